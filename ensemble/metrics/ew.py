@@ -1,0 +1,73 @@
+"""OV-MER emotion-wheel (EW) metrics: precision/recall/F after mapping labels through the lexicon."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ensemble.labels import normalise_label
+from ensemble.metrics.common import paired_clips, set_scores
+from vocab.lexicon import N_WHEELS, Lexicon
+
+
+@dataclass
+class PRF:
+    p: float
+    r: float
+    f: float
+    n_clips: int
+
+
+@dataclass
+class EWScores:
+    """All figures in percent. per_metric holds the 12 mappings (M1, M2, W1-L1 .. W5-L2)."""
+
+    per_metric: dict[str, PRF] = field(default_factory=dict)
+
+    def _mean(self, names, attr) -> float:
+        return float(np.mean([getattr(self.per_metric[n], attr) for n in names]))
+
+    @property
+    def m_avg(self) -> float:
+        return self._mean(self.per_metric, "f")
+
+    def level(self, level: int, attr: str = "f") -> float:
+        return self._mean([f"W{k}-L{level}" for k in range(1, N_WHEELS + 1)], attr)
+
+    def as_dict(self) -> dict:
+        return {
+            "m_avg": self.m_avg,
+            "l1_f": self.level(1, "f"),
+            "l1_p": self.level(1, "p"),
+            "l1_r": self.level(1, "r"),
+            "l2_f": self.level(2, "f"),
+            "per_metric": {name: vars(s) for name, s in self.per_metric.items()},
+        }
+
+
+def mapped_set(labels: Sequence[str], mapper) -> set[str]:
+    mapped = (mapper(normalise_label(label)) for label in labels)
+    return {m for m in mapped if m is not None}
+
+
+def prf(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], mapper, clips: Sequence[str]) -> PRF:
+    """Mean P and R over clips whose mapped gold is non-empty; F of those means."""
+    precisions, recalls = [], []
+    for clip in clips:
+        gold_set = mapped_set(gold[clip], mapper)
+        if not gold_set:
+            continue
+        p, r = set_scores(gold_set, mapped_set(pred[clip], mapper))
+        precisions.append(p)
+        recalls.append(r)
+    if not precisions:
+        return PRF(0.0, 0.0, 0.0, 0)
+    p, r = float(np.mean(precisions)), float(np.mean(recalls))
+    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return PRF(100 * p, 100 * r, 100 * f, len(precisions))
+
+
+def ew_scores(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], lexicon: Lexicon) -> EWScores:
+    clips = paired_clips(gold, pred)
+    return EWScores({name: prf(gold, pred, lexicon.mapper(name), clips) for name in lexicon.metric_names()})

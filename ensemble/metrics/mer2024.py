@@ -1,0 +1,112 @@
+"""MER2024 MER-OV metric: set-level accuracy and recall after per-clip synonym grouping.
+
+The official metric asked GPT-3.5 to group gold ∪ prediction of each clip into synonym
+groups; those answers are cached in `openset-synonym-*.zip`. A grouper is any object with
+`groups(clip, words) -> list[list[str]]`, so a local grouper can stand in for the LLM.
+"""
+from __future__ import annotations
+
+import ast
+import io
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+
+from ensemble.errors import InputError
+from ensemble.labels import normalise_label
+from ensemble.metrics.common import paired_clips, set_scores
+
+
+class Grouper(Protocol):
+    def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]: ...
+
+
+class IdentityGrouper:
+    """No synonyms: every word is its own group."""
+
+    def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]:
+        return [[word] for word in words]
+
+
+class ZipGrouper:
+    """The cached GPT-3.5 groupings: one `<clip>.npy` (a list of word lists) per clip."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: groupings zip not found")
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                self._members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
+        except zipfile.BadZipFile as error:
+            raise InputError(f"{self.path}: not a zip file ({error})") from None
+        self._cache: dict[str, list[list[str]]] = {}
+
+    def _parse(self, data: bytes, clip: str) -> list[list[str]]:
+        # Each .npy holds one string: the LLM's answer, a Python list literal of word lists.
+        try:
+            text = str(np.load(io.BytesIO(data), allow_pickle=False).item())
+            groups = ast.literal_eval(text)
+            if not all(isinstance(group, (list, tuple)) for group in groups):
+                raise ValueError("not a list of lists")
+        except (ValueError, SyntaxError, TypeError) as error:
+            raise InputError(f"{self.path}: unreadable grouping for clip {clip} ({error})") from None
+        return [[normalise_label(str(word)) for word in group] for group in groups]
+
+    def clips(self) -> set[str]:
+        return set(self._members)
+
+    def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]:
+        if clip not in self._cache:
+            if clip not in self._members:
+                raise InputError(f"{self.path}: no cached grouping for clip {clip}")
+            with zipfile.ZipFile(self.path) as archive:
+                data = archive.read(self._members[clip])
+            self._cache[clip] = self._parse(data, clip)
+        return self._cache[clip]
+
+
+@dataclass
+class Mer2024Scores:
+    accuracy: float
+    recall: float
+    avg: float
+    n_clips: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mapper(groups: list[list[str]]):
+    first: dict[str, str] = {}
+    for group in groups:
+        if not group:
+            continue
+        for word in group:
+            first.setdefault(word, group[0])
+    return lambda word: first.get(word, word)
+
+
+def mer2024_scores(
+    gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], grouper: Grouper | None = None
+) -> Mer2024Scores:
+    """Accuracy_s, Recall_s and their mean over the gold clips."""
+    grouper = grouper or IdentityGrouper()
+    accuracies, recalls = [], []
+    for clip in paired_clips(gold, pred):
+        gold_words = [normalise_label(w) for w in gold[clip]]
+        pred_words = [normalise_label(w) for w in pred[clip]]
+        if not gold_words:
+            continue
+        union = list(dict.fromkeys(gold_words + pred_words))
+        to_group = _mapper(grouper.groups(clip, union))
+        accuracy, recall = set_scores({to_group(w) for w in gold_words}, {to_group(w) for w in pred_words})
+        accuracies.append(accuracy)
+        recalls.append(recall)
+    if not accuracies:
+        raise InputError("no gold clip with labels to score")
+    accuracy, recall = float(np.mean(accuracies)), float(np.mean(recalls))
+    return Mer2024Scores(accuracy, recall, (accuracy + recall) / 2, len(accuracies))
