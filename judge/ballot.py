@@ -1,0 +1,55 @@
+"""Ballots: what every member said about one clip, grouped by synonym cluster."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from ensemble.labels import normalise_label
+from vocab.base import Vocabulary
+
+
+@dataclass
+class ClipBallot:
+    """votes[cluster][member] = the surface words that member used for that cluster."""
+
+    clip: str
+    members: list[str]
+    votes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    coarse: dict[str, str | None] = field(default_factory=dict)
+
+    def n_votes(self, cluster: str) -> int:
+        return len(self.votes[cluster])
+
+    def surface_word(self, cluster: str) -> str:
+        """The word the members used most for a cluster (ties: alphabetical).
+
+        The EW metric maps an emitted word again through all its forms, so the members'
+        own word scores better than a canonical cluster name (docs/findings.md, point 1).
+        """
+        counts = Counter(word for words in self.votes[cluster].values() for word in set(words))
+        return min(counts, key=lambda word: (-counts[word], word))
+
+    def is_empty(self) -> bool:
+        return not self.votes
+
+
+def make_ballots(
+    labels_by_member: Mapping[str, Mapping[str, Sequence[str]]], vocabulary: Vocabulary, clips: Sequence[str]
+) -> list[ClipBallot]:
+    """One ballot per clip from {member: {clip: labels}}; members lacking a clip don't vote on it."""
+    ballots = []
+    for clip in clips:
+        answered = [m for m in labels_by_member if clip in labels_by_member[m]]
+        ballot = ClipBallot(clip=clip, members=answered)
+        for member in answered:
+            for label in labels_by_member[member][clip]:
+                word = normalise_label(label)
+                if not word:
+                    continue
+                cluster = vocabulary.cluster(word)
+                ballot.votes.setdefault(cluster, {}).setdefault(member, []).append(word)
+                if cluster not in ballot.coarse:
+                    ballot.coarse[cluster] = vocabulary.coarse(word)
+        ballots.append(ballot)
+    return ballots

@@ -1,0 +1,41 @@
+"""The judge interface: decide which clusters of a ballot to emit, scikit-learn style."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Mapping, Sequence
+
+from judge.ballot import ClipBallot
+
+
+class Judge(ABC):
+    """fit(ballots, gold) -> self; predict(ballots) -> {clip: [surface words]}.
+
+    Parameters are plain dataclass fields (they round-trip through get_params);
+    anything learned from gold lives in attributes ending in '_'.
+    """
+
+    def fit(self, ballots: Sequence[ClipBallot], gold: Mapping[str, Sequence[str]] | None = None) -> "Judge":
+        return self
+
+    @abstractmethod
+    def keep(self, ballot: ClipBallot) -> list[str]:
+        """The clusters to emit for one clip, best first."""
+
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        predictions = {}
+        for ballot in ballots:
+            words = [ballot.surface_word(cluster) for cluster in self.keep(ballot)]
+            predictions[ballot.clip] = list(dict.fromkeys(words))
+        return predictions
+
+    def get_params(self) -> dict:
+        from dataclasses import fields
+
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_")}
+
+    def set_params(self, **params) -> "Judge":
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise ValueError(f"{type(self).__name__} has no parameter '{key}'")
+            setattr(self, key, value)
+        return self

@@ -1,0 +1,12 @@
+"""Judge types by name, resolved lazily (see members.registry)."""
+from __future__ import annotations
+
+from members.registry import resolve_target
+
+JUDGE_TYPES: dict[str, str] = {
+    "kofn": "judge.vote:KOfNVote",
+}
+
+
+def resolve(name: str) -> type:
+    return resolve_target(JUDGE_TYPES, name, "judge")

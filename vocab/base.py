@@ -1,0 +1,24 @@
+"""The vocabulary interface: map candidate words to synonym clusters.
+
+A vocabulary is fitted (scikit-learn style) on the words it will see, then maps each
+word to a cluster id. Words a vocabulary cannot place stay their own cluster.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Iterable
+
+
+class Vocabulary(ABC):
+    """fit(words) -> self; cluster(word) -> cluster id (a deterministic string)."""
+
+    def fit(self, words: Iterable[str]) -> "Vocabulary":
+        return self
+
+    @abstractmethod
+    def cluster(self, word: str) -> str:
+        """The cluster id of one (already lower-cased) word."""
+
+    def coarse(self, word: str) -> str | None:
+        """A coarser category (e.g. an emotion-wheel level-1 category), None if unknown."""
+        return None

@@ -1,0 +1,35 @@
+"""Vocabulary v0: synonym clusters read off the official lexicon alone."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ensemble.labels import normalise_label
+from vocab.base import Vocabulary
+from vocab.lexicon import Lexicon, load_lexicon
+
+
+@dataclass
+class LexiconVocabulary(Vocabulary):
+    """Cluster = the word's M2 representative (its wheel-word synonym); unknown words stay themselves.
+
+    coarse(word) is the level-1 category of the first wheel that knows the word.
+    """
+
+    lexicon: str = ""
+    lexicon_: Lexicon | None = field(default=None, init=False, repr=False)
+
+    def fit(self, words=()) -> "LexiconVocabulary":
+        self.lexicon_ = load_lexicon(self.lexicon)
+        return self
+
+    def cluster(self, word: str) -> str:
+        word = normalise_label(word)
+        return self.lexicon_.map_m2(word) or word
+
+    def coarse(self, word: str) -> str | None:
+        word = normalise_label(word)
+        for wheel in range(1, 6):
+            category = self.lexicon_.map_wheel(word, wheel, 1)
+            if category is not None:
+                return f"w{wheel}:{category}"
+        return None

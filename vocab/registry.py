@@ -1,0 +1,12 @@
+"""Vocabulary types by name, resolved lazily (see members.registry)."""
+from __future__ import annotations
+
+from members.registry import resolve_target
+
+VOCAB_TYPES: dict[str, str] = {
+    "lexicon": "vocab.clusters:LexiconVocabulary",
+}
+
+
+def resolve(name: str) -> type:
+    return resolve_target(VOCAB_TYPES, name, "vocabulary")
