@@ -35,11 +35,16 @@ class ClipBallot:
 
 
 def make_ballots(
-    labels_by_member: Mapping[str, Mapping[str, Sequence[str]]], vocabulary: Vocabulary, clips: Sequence[str]
+    labels_by_member: Mapping[str, Mapping[str, Sequence[str]]],
+    vocabulary: Vocabulary,
+    clips: Sequence[str],
+    progress: bool = False,
 ) -> list[ClipBallot]:
     """One ballot per clip from {member: {clip: labels}}; members lacking a clip don't vote on it."""
+    from tqdm import tqdm
+
     ballots = []
-    for clip in clips:
+    for clip in tqdm(clips, desc="ballots", unit="clip", disable=not progress or None, leave=False):
         answered = [m for m in labels_by_member if clip in labels_by_member[m]]
         ballot = ClipBallot(clip=clip, members=answered)
         for member in answered:

@@ -10,3 +10,7 @@ VOCAB_TYPES: dict[str, str] = {
 
 def resolve(name: str) -> type:
     return resolve_target(VOCAB_TYPES, name, "vocabulary")
+
+# MER2024 synonym groupers that run locally (the `evaluate --grouper` choices besides
+# 'cached' and 'identity').
+GROUPER_TYPES: dict[str, str] = {}

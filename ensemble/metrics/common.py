@@ -22,7 +22,7 @@ def paired_clips(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[
         raise InputError(f"prediction lacks {len(missing)} of the {len(gold)} gold clips: {shown}")
     extra = len(set(pred) - set(gold))
     if extra:
-        log.info("ignoring %d predicted clips that have no gold", extra)
+        log.debug("ignoring %d predicted clips that have no gold", extra)
     return sorted(gold)
 
 

@@ -1,0 +1,1 @@
+"""One module per `run_ensemble.py` subcommand: `add_arguments(parser)` and `main(args, overrides)`."""

@@ -1,0 +1,34 @@
+"""`run`: build the ensemble from a config and write a submission CSV."""
+from __future__ import annotations
+
+import logging
+
+from ensemble.config import load_config
+from ensemble.labels import read_label_csv, write_label_csv
+from ensemble.pipeline import build_judge, prepare
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd.yaml)")
+    parser.add_argument("--out", required=True, help="submission CSV to write (name,openset)")
+    parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
+    parser.add_argument("--clips", help="CSV with a `name` column: write only these clips (default: every clip a member covers)")
+
+
+def run(config, clips=None) -> dict[str, list[str]]:
+    prepared = prepare(config, clips=clips, progress=True)
+    judge = build_judge(config)
+    if getattr(judge, "needs_fit", False):
+        judge.fit(prepared.ballots)
+    return judge.predict(prepared.ballots)
+
+
+def main(args, overrides) -> int:
+    config = load_config(args.config, overrides, data_root=args.data_root)
+    clips = sorted(read_label_csv(args.clips)) if args.clips else None
+    predictions = run(config, clips)
+    write_label_csv(args.out, predictions)
+    log.info("wrote %d clips to %s", len(predictions), args.out)
+    return 0

@@ -1,0 +1,94 @@
+"""Ensemble configs: omegaconf YAML with `key=value` overrides and a data root.
+
+The data root (research-only data the repository must not contain) comes from, in order:
+`--data-root`, the `OVMER_DATA` environment variable, the config's `data_root` key.
+Paths in configs refer to it as `${data_root}/...`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ensemble.errors import InputError
+
+DEFAULT_DATA_ROOT = "../shared/data"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
+
+
+@dataclass
+class TuneConfig:
+    folds: int = 5
+    seed: int = 0
+    objective: str = "ew_l1_f"
+    # Parameter grid per judge parameter; empty means the judge's own default grid.
+    grid: dict[str, Any] = field(default_factory=dict)
+    n_jobs: int = 1
+
+
+@dataclass
+class EnsembleConfig:
+    data_root: str = DEFAULT_DATA_ROOT
+    lexicon: str = "${data_root}/lexicon/mer2025"
+    members: list[dict[str, Any]] = field(default_factory=list)
+    vocab: dict[str, Any] = field(default_factory=lambda: {"type": "lexicon"})
+    judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn", "k": 3})
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    cache_dir: str = ".cache"
+
+
+def check_overrides(overrides: Sequence[str]) -> list[str]:
+    bad = [item for item in overrides if "=" not in item]
+    if bad:
+        raise InputError(f"unrecognised argument '{bad[0]}' (overrides are written key=value)")
+    return list(overrides)
+
+
+def resolve_data_root(explicit: str | None, configured: str | None = None) -> str:
+    """--data-root, else $OVMER_DATA, else the config's value."""
+    return explicit or os.environ.get("OVMER_DATA") or configured or DEFAULT_DATA_ROOT
+
+
+def merge(schema: Any, *sources) -> DictConfig:
+    """Merge config sources onto a structured schema; InputError on unknown keys or bad types."""
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), *sources)
+    except OmegaConfBaseException as error:
+        raise InputError(f"config: {str(error).splitlines()[0]}") from None
+
+
+def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_root: str | None = None) -> DictConfig:
+    """Read an ensemble config (default: configs/ovmerd.yaml), apply overrides and the data root."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found")
+    try:
+        from_file = OmegaConf.load(path)
+        from_cli = OmegaConf.from_dotlist(check_overrides(overrides))
+    except OmegaConfBaseException as error:
+        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+    config = merge(EnsembleConfig, from_file, from_cli)
+    config.data_root = resolve_data_root(data_root, None if "data_root" not in from_file else from_file.data_root)
+    if "data_root" in from_cli:
+        config.data_root = from_cli.data_root
+    if not Path(config.data_root).is_dir():
+        raise InputError(
+            f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "
+            "or run `python run_ensemble.py fetch-data` for the lexicon"
+        )
+    try:  # resolve once to report bad interpolations now; the config keeps them for saving
+        OmegaConf.to_container(config, resolve=True)
+    except OmegaConfBaseException as error:
+        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+    return config
+
+
+def save_config(config: DictConfig, path: str | Path) -> None:
+    from ensemble.labels import atomic_write_text
+
+    atomic_write_text(path, OmegaConf.to_yaml(config))
