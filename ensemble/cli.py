@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run_ensemble.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="run_ensemble.py", description="MER-OV ensemble: members -> synonym clusters -> co-judgment -> submission")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():

@@ -1,0 +1,129 @@
+"""The command line end to end, run as a user runs it (a subprocess per call)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from omegaconf import OmegaConf
+
+from ensemble.labels import read_label_csv
+from members.readers import read_label_sets
+from helpers import DATA, REPO, baseline_file, run_cli
+
+GOLD = DATA / "ovmerd" / "gold_dev.csv"
+PRED = DATA / "mer2024_ov" / "predict-openset.csv"
+GROUPINGS = DATA / "mer2024_ov" / "openset-synonym-dev.zip"
+LEXICON = DATA / "lexicon" / "mer2025"
+
+
+def _one_error_line(process) -> str:
+    assert process.returncode == 1, process.stderr
+    errors = [line for line in process.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, process.stderr
+    assert process.stdout == ""
+    return errors[0]
+
+
+def test_evaluate_json_contract():
+    process = run_cli("evaluate", "--gold", GOLD, "--pred", PRED, "--lexicon", LEXICON, "--groupings", GROUPINGS, "--json")
+    assert process.returncode == 0, process.stderr
+    result = json.loads(process.stdout)
+    assert set(result["ew"]) == {"m_avg", "l1_f", "l1_p", "l1_r", "l2_f", "per_metric"}
+    assert len(result["ew"]["per_metric"]) == 12
+    assert result["mer2024"]["avg"] == pytest.approx(0.521917, abs=1e-6)
+
+
+def test_evaluate_member_file_and_overrides():
+    """A member label file is a valid prediction; key=value overrides reach the evaluate config."""
+    process = run_cli("evaluate", "--gold", GOLD, "--pred", baseline_file("Chat-UniVi"), "--json", f"lexicon={LEXICON}")
+    assert process.returncode == 0, process.stderr
+    result = json.loads(process.stdout)
+    assert result["ew"]["l1_f"] == pytest.approx(53.99, abs=0.01)
+    assert "mer2024" not in result
+    bad = run_cli("evaluate", "--gold", GOLD, "--pred", PRED, "lexicon=/nonexistent/lexicon")
+    assert "lexicon folder not found" in _one_error_line(bad)
+
+
+def test_tune_run_evaluate(tmp_path):
+    tuned = tmp_path / "tuned.yaml"
+    report = tmp_path / "report.json"
+    process = run_cli("tune", "--config", REPO / "configs" / "ovmerd.yaml", "--gold", GOLD, "--out", tuned, "--report", report)
+    assert process.returncode == 0, process.stderr
+    assert OmegaConf.load(tuned).judge.k in range(1, 9)
+    cv = json.loads(report.read_text())
+    assert cv["n_clips"] == 200 and len(cv["ensemble"]["fold_params"]) == 5
+    assert set(cv["members"]) >= {"Chat-UniVi", "AffectGPT-e30"}
+
+    submission = tmp_path / "sub.csv"
+    process = run_cli("run", "--config", tuned, "--out", submission)
+    assert process.returncode == 0, process.stderr
+    rows = read_label_csv(submission)
+    assert len(rows) == 532  # every clip a member covers (AffectGPT covers OV-MERD+)
+    spoken = {}  # clip -> did any member say anything
+    for member in OmegaConf.load(REPO / "configs" / "ovmerd.yaml").members:
+        path = member.path.replace("${data_root}", str(DATA))
+        for clip, labels in read_label_sets(path).items():
+            spoken[clip] = spoken.get(clip, False) or bool(labels)
+    assert {clip: bool(labels) for clip, labels in rows.items()} == spoken
+    assert submission.read_text().splitlines()[1].startswith('sample_00000000,"[\'')
+
+    process = run_cli("evaluate", "--gold", GOLD, "--pred", submission, "--json")
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["ew"]["l1_f"] > 60
+
+
+def test_run_with_env_data_root_and_override(tmp_path):
+    """$OVMER_DATA sets the data root; judge.k=1 (union) changes the answer."""
+    out_union, out_default = tmp_path / "u.csv", tmp_path / "d.csv"
+    env = {"OVMER_DATA": str(DATA)}
+    assert run_cli("run", "--out", out_union, "judge.k=1", env=env, cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--out", out_default, env=env, cwd=tmp_path).returncode == 0
+    union, default = read_label_csv(out_union), read_label_csv(out_default)
+    assert sum(map(len, union.values())) > sum(map(len, default.values()))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--config", "nope.yaml"], "nope.yaml: config file not found"),
+        (["run", "--data-root", "/nonexistent"], "data root '/nonexistent' not found"),
+        (["run", "judge.nope=1"], "judge: unknown parameter 'nope'"),
+        (["run", "bogus"], "unrecognised argument 'bogus'"),
+        (["run", "judge.type=nope"], "unknown judge type 'nope'"),
+        (["evaluate", "--gold", GOLD], "evaluate needs --pred"),
+    ],
+)
+def test_bad_input_gives_one_error_line_and_no_output(tmp_path, args, message):
+    out = tmp_path / "sub.csv"
+    if args[0] == "run":
+        args = args + ["--out", out]
+    line = _one_error_line(run_cli(*args))
+    assert message in line
+    assert not out.exists()
+
+
+def test_member_named_twice(tmp_path):
+    config = OmegaConf.load(REPO / "configs" / "ovmerd.yaml")
+    config.members.append(config.members[0])
+    path = tmp_path / "twice.yaml"
+    OmegaConf.save(config, path)
+    line = _one_error_line(run_cli("run", "--config", path, "--out", tmp_path / "o.csv", "--data-root", DATA))
+    assert "member 'Chat-UniVi' is named twice" in line
+
+
+def test_unparsable_prediction_names_file_and_row(tmp_path):
+    pred = tmp_path / "pred.csv"
+    shutil.copy(PRED, pred)
+    lines = pred.read_text().splitlines()
+    lines[5] = lines[5].split(",")[0] + ",happy"
+    pred.write_text("\n".join(lines) + "\n")
+    line = _one_error_line(run_cli("evaluate", "--gold", GOLD, "--pred", pred))
+    assert "pred.csv, row 6" in line and "unparsable openset" in line
+
+
+def test_unknown_clips_are_an_error(tmp_path):
+    pred = tmp_path / "pred.csv"
+    pred.write_text("name,openset\nnot_a_clip,[happy]\n")
+    line = _one_error_line(run_cli("evaluate", "--gold", GOLD, "--pred", pred))
+    assert "shares no clip with the gold file" in line

@@ -1,0 +1,85 @@
+"""Member output readers on the real shared files and on small files written here."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ensemble.errors import InputError
+from helpers import affectgpt_file, baseline_file
+from members.cached import CachedMember
+from members.readers import read_label_sets, read_outputs
+from members.registry import register, resolve
+
+
+def test_label_npz():
+    labels = read_label_sets(baseline_file("Chat-UniVi"))
+    assert len(labels) == 332
+    assert labels["sample_00000000"] == ["confusion", "helplessness"]
+    assert len(read_label_sets(affectgpt_file(30))) == 532
+
+
+def test_description_npz_needs_trust():
+    path = baseline_file("Chat-UniVi", labels=False)
+    with pytest.raises(InputError, match="trust_pickle"):
+        read_outputs(path)
+    outputs = read_outputs(path, trust_pickle=True)
+    assert len(outputs) == 332
+    assert outputs["sample_00000000"].description.startswith("In the video")
+    assert outputs["sample_00000000"].labels is None
+    with pytest.raises(InputError, match="descriptions, not labels"):
+        read_label_sets(path, trust_pickle=True)
+
+
+def test_jsonl(tmp_path):
+    path = tmp_path / "m.jsonl"
+    rows = [
+        {"name": "a", "labels": ["Happy"]},
+        {"name": "b", "openset": "[sad, tired]"},
+        {"name": "c", "description": "She looks calm."},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    outputs = read_outputs(path)
+    assert outputs["a"].labels == ["Happy"]
+    assert outputs["b"].labels == ["sad", "tired"]
+    assert outputs["c"].description == "She looks calm." and outputs["c"].labels is None
+
+
+def test_bad_jsonl_row(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"name": "a", "labels": ["x"]}\n{"labels": ["y"]}\n')
+    with pytest.raises(InputError, match=r"m\.jsonl, row 2: bad JSONL record"):
+        read_outputs(path)
+
+
+def test_empty_and_unknown_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("name,openset\n")
+    with pytest.raises(InputError, match="member output is empty"):
+        read_outputs(empty)
+    other = tmp_path / "x.txt"
+    other.write_text("hi")
+    with pytest.raises(InputError, match="unknown member output format"):
+        read_outputs(other)
+    npz = tmp_path / "x.npz"
+    np.savez(npz, something=np.arange(3))
+    with pytest.raises(InputError, match="expected filenames"):
+        read_outputs(npz)
+
+
+def test_bad_fileitem_names_the_clip(tmp_path):
+    npz = tmp_path / "labels-openset.npz"
+    np.savez(npz, filenames=np.array(["a", "b"]), fileitems=np.array(["[happy]", "happy"]))
+    with pytest.raises(InputError, match="clip b: unparsable"):
+        read_outputs(npz)
+
+
+def test_cached_member_and_registry():
+    member = resolve("cached")(name="cu", path=str(baseline_file("Chat-UniVi")))
+    assert isinstance(member, CachedMember)
+    assert len(member.clip_names()) == 332
+    with pytest.raises(InputError, match="unknown member type 'nope'"):
+        resolve("nope")
+    register("my_cached", "members.cached:CachedMember")
+    assert resolve("my_cached") is CachedMember
