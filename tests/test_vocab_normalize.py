@@ -35,6 +35,9 @@ def real(wordnet):
         ("looking forward to", "looking forward to", "phrase"),
         ("not happy", "not happy", "phrase"),
         ("happy!", "happy", "word"),
+        ("double crossed", "double-crossed", "word"),
+        ("Double-Crossed", "double-crossed", "word"),
+        ("don’t care", "don’t care", "phrase"),
     ],
 )
 def test_real_lexicon_forms(real, raw, key, kind):

@@ -73,9 +73,22 @@ class Normalizer:
     max_chars: int = MAX_CHARS
     _memo: dict = field(default_factory=dict, init=False, repr=False)
     _foreign_seen: int = field(default=0, init=False, repr=False)
+    _by_clean: dict | None = field(default=None, init=False, repr=False)
+
+    def lexicon_form(self, text: str) -> str | None:
+        """The lexicon form written `text`, also when it differs only by cleaning ("double crossed")."""
+        if self.lexicon is None:
+            return None
+        if text in self.lexicon.format_mapping:
+            return text
+        if self._by_clean is None:
+            self._by_clean = {}
+            for form in sorted(self.lexicon.format_mapping):
+                self._by_clean.setdefault(clean(form), form)
+        return self._by_clean.get(text)
 
     def known(self, form: str) -> bool:
-        return self.lexicon is not None and form in self.lexicon.format_mapping
+        return self.lexicon_form(form) is not None
 
     def in_wordnet(self, form: str) -> bool:
         return self.wordnet is not None and bool(self.wordnet.synsets(form.replace(" ", "_")))
@@ -86,6 +99,10 @@ class Normalizer:
         return self._memo[word]
 
     def _normalize(self, word: str) -> Normalized:
+        raw = " ".join(str(word or "").lower().split())
+        form = self.lexicon_form(raw)
+        if form:
+            return Normalized(raw, form, "word" if " " not in form else "phrase")
         text = clean(word)
         if not text:
             return Normalized(text, "", "empty")
@@ -96,9 +113,13 @@ class Normalizer:
             return Normalized(text, text, "foreign")
         if len(text) > self.max_chars:
             return Normalized(text, text, "long")
-        if self.known(text):
-            return Normalized(text, text, "word" if " " not in text else "phrase")
+        form = self.lexicon_form(text)
+        if form:
+            return Normalized(text, form, "word" if " " not in form else "phrase")
         key = self.head(text)
+        form = self.lexicon_form(key)
+        if form:
+            return Normalized(text, form, "word" if " " not in form else "phrase")
         if " " in key:
             return Normalized(text, key, "phrase")
         return Normalized(text, self.base_form(key), "word")
@@ -114,7 +135,9 @@ class Normalizer:
 
     def base_form(self, word: str) -> str:
         """Lexicon form first; else WordNet lemma, then a derived form the lexicon knows."""
-        if self.known(word) or self.wordnet is None:
+        if self.known(word):
+            return self.lexicon_form(word)
+        if self.wordnet is None:
             return word
         lemma = word
         for pos in WORDNET_POS:
@@ -122,11 +145,13 @@ class Normalizer:
             if found:
                 lemma = found
                 break
-        if self.known(lemma) or self.lexicon is None:
+        if self.lexicon is None:
             return lemma
+        if self.known(lemma):
+            return self.lexicon_form(lemma)
         for related in self.related_forms(lemma):
             if self.known(related):
-                return related
+                return self.lexicon_form(related)
         return lemma
 
     def related_forms(self, word: str) -> list[str]:

@@ -131,7 +131,7 @@ class WordNetVocabulary(Vocabulary):
             return None
         for synonym in self.wordnet_synonyms(normal.key):
             if self.normalizer_.known(synonym):
-                return synonym
+                return self.normalizer_.lexicon_form(synonym)
         return None
 
     def wordnet_synonyms(self, key: str) -> list[str]:
