@@ -52,6 +52,7 @@ class LocalGrouper:
     lexicon: an emotion-wheel lexicon folder ('' = no lexicon features).
     threshold: the average-linkage merge level on the same-group probability (higher = smaller groups).
     coef/intercept: the logistic pair model; fit(pairs, labels) refits them.
+    cache_dir: embedding cache root ('' = $OVMER_CACHE or .cache/); model_path: '' = packaged MiniLM.
     """
 
     lexicon: str = ""
@@ -76,7 +77,7 @@ class LocalGrouper:
         from vocab.wordnet import load_wordnet
 
         self._lexicon = load_lexicon(self.lexicon) if self.lexicon else None
-        self._wordnet = load_wordnet(self.cache_dir or None)
+        self._wordnet = load_wordnet()
         self._normalizer = Normalizer(self._lexicon, self._wordnet)
         self._embedder = Embedder(model_path=self.model_path, cache_dir=self.cache_dir)
         anchors = self._embedder.embed([POSITIVE_ANCHOR, NEGATIVE_ANCHOR])

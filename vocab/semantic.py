@@ -35,7 +35,13 @@ N_SENSES = 2  # WordNet senses looked at per word: later senses are rarely the e
 
 @dataclass
 class WordNetVocabulary(Vocabulary):
-    """Lexicon + normalisation + WordNet synonymy. See the module docstring."""
+    """Lexicon + normalisation + WordNet synonymy. See the module docstring.
+
+    lexicon: lexicon folder ('' = clusters from the fitted words); attach_oov / attach_threshold:
+    the out-of-lexicon rule; template: the sentence a word is embedded in; cache_dir: the
+    embedding cache root ('' = $OVMER_CACHE or .cache/; WordNet always comes from the folder
+    `python -m vocab.wordnet --prepare` makes); model_path: '' = the packaged all-MiniLM-L6-v2.
+    """
 
     lexicon: str = ""
     attach_oov: bool = True
@@ -56,7 +62,7 @@ class WordNetVocabulary(Vocabulary):
         from vocab.wordnet import load_wordnet
 
         self.lexicon_ = load_lexicon(self.lexicon) if self.lexicon else None
-        self.normalizer_ = Normalizer(self.lexicon_, load_wordnet(self.cache_dir or None))
+        self.normalizer_ = Normalizer(self.lexicon_, load_wordnet())
         self.clusters_, self.anchors_ = {}, {}
         self._index = None
         words = sorted(set(words))
