@@ -34,7 +34,7 @@ from vocab.semantic import EmbeddingVocabulary, WordNetVocabulary  # noqa: E402
 BASELINES = ("Chat-UniVi", "LLaMA-VID", "Otter", "Qwen-Audio", "SALMONN", "Video-ChatGPT",
              "Video-LLaVA", "VideoChat", "VideoChat2", "mPLUG-Owl")
 KS = range(1, 12)
-ATTACH_THRESHOLDS = (0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+ATTACH_THRESHOLDS = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 
 def member_files(root: Path) -> dict[str, Path]:

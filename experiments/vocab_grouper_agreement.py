@@ -30,10 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ensemble.labels import normalise_label, read_label_csv  # noqa: E402
 from ensemble.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores  # noqa: E402
-from vocab.grouper import FEATURES, LocalGrouper  # noqa: E402
+from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.2, 0.951, 0.025), 3)
-VARIANTS = {"full": list(range(len(FEATURES))), "cosine_only": [0]}
+VARIANTS = {
+    "default": [ALL_FEATURES.index(name) for name in DEFAULT_FEATURES],
+    "with_valence_gap_sum": list(range(len(ALL_FEATURES))),
+    "cosine_only": [0],
+}
 
 
 class FixedGrouper:
@@ -107,12 +111,12 @@ def main() -> int:
     zip_grouper = ZipGrouper(root / "mer2024_ov/openset-synonym-dev.zip")
     clips = sorted(set(gold) & zip_grouper.clips())
 
-    grouper = LocalGrouper(lexicon=str(root / args.lexicon))
+    grouper = LocalGrouper(lexicon=str(root / args.lexicon), features=ALL_FEATURES)
     data = {}
     grouper.prepare([w for c in clips for w in union_words(gold, pred, c)])
     for clip in clips:
         words = union_words(gold, pred, clip)
-        features = np.array([grouper.pair_features(a, b) for a, b in itertools.combinations(words, 2)]).reshape(-1, len(FEATURES))
+        features = np.array([grouper.pair_features(a, b) for a, b in itertools.combinations(words, 2)]).reshape(-1, len(ALL_FEATURES))
         data[clip] = {"words": words, "features": features, "truth": same_pairs(zip_grouper.groups(clip, words), words)}
 
     from sklearn.model_selection import KFold
@@ -128,7 +132,7 @@ def main() -> int:
     for name, columns in VARIANTS.items():
         held_out, thresholds, fold_f1 = {}, [], []
         for train, test in folds:
-            model = fit_and_tune(LocalGrouper(lexicon=grouper.lexicon), data, [clips[i] for i in train], columns)
+            model = fit_and_tune(LocalGrouper(lexicon=grouper.lexicon, features=tuple(ALL_FEATURES[i] for i in columns)), data, [clips[i] for i in train], columns)
             thresholds.append(model.threshold)
             test_clips = [clips[i] for i in test]
             for clip in test_clips:
@@ -141,7 +145,7 @@ def main() -> int:
         guess = np.concatenate([same_pairs(held_out[c], data[c]["words"]) for c in clips])
         mer = mer2024_scores({c: gold[c] for c in clips}, pred, FixedGrouper(held_out)).as_dict()
         result["variants"][name] = {
-            "features": [FEATURES[i] for i in columns],
+            "features": [ALL_FEATURES[i] for i in columns],
             "pairwise_heldout": prf(truth, guess),
             "pairwise_f1_per_fold": fold_f1,
             "thresholds_per_fold": thresholds,
@@ -149,9 +153,11 @@ def main() -> int:
             "delta_avg_vs_gpt": mer["avg"] - result["mer2024_gpt_cached"]["avg"],
         }
     if args.fit_all:
-        model = fit_and_tune(LocalGrouper(lexicon=grouper.lexicon), data, clips, VARIANTS["full"])
-        in_sample = {c: cluster_clip(model, data[c]["words"], data[c]["features"], VARIANTS["full"]) for c in clips}
+        columns = VARIANTS["default"]
+        model = fit_and_tune(LocalGrouper(lexicon=grouper.lexicon), data, clips, columns)
+        in_sample = {c: cluster_clip(model, data[c]["words"], data[c]["features"], columns) for c in clips}
         result["fit_all"] = {
+            "features": list(DEFAULT_FEATURES),
             "coef": [round(float(v), 4) for v in model.coef_],
             "intercept": round(model.intercept_, 4),
             "threshold": model.threshold,

@@ -6,7 +6,7 @@ import pytest
 
 from ensemble.labels import read_label_csv
 from ensemble.metrics.mer2024 import ZipGrouper, mer2024_scores
-from vocab.grouper import FEATURES, LocalGrouper
+from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper
 from tests.vocab_support import DATA, LEXICON_2025, require_data
 
 
@@ -41,12 +41,15 @@ def test_pair_features_and_refit(grouper):
     grouper.prepare(["happy", "joyful", "angry"])
     same = grouper.pair_features("happy", "joyful")
     different = grouper.pair_features("happy", "angry")
-    assert same.shape == (len(FEATURES),)
+    assert same.shape == (len(DEFAULT_FEATURES),)
     assert same[0] > different[0]  # cosine
     x = np.stack([same, different, same, different])
     refit = LocalGrouper(lexicon=grouper.lexicon).fit(x, np.array([1, 0, 1, 0]))
     assert refit.probability(same)[0] > 0.5 > refit.probability(different)[0]
     assert refit.get_params()["threshold"] == grouper.threshold
+    wide = LocalGrouper(lexicon=grouper.lexicon, features=ALL_FEATURES)
+    wide.prepare(["happy", "joyful"])
+    assert wide.pair_features("happy", "joyful").shape == (len(ALL_FEATURES),)
 
 
 def test_metric_runs_with_local_grouper_on_real_files(grouper):

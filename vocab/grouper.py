@@ -3,19 +3,21 @@
 Protocol (as ensemble.metrics.mer2024.ZipGrouper): `groups(clip, words) -> list[list[str]]`.
 
 The rule, per clip: every pair of words gets a same-group probability from a logistic model
-over six pair features (below); words are then grouped by average-linkage agglomerative
+over pair features (below; the default uses the first six); words are then grouped by average-linkage agglomerative
 clustering, merging while the mean pair probability between two groups is at least
 `threshold`. Groups come out in order of their first word, words in input order, so the
 result is deterministic.
 
-Pair features (words normalised first, see vocab.normalize):
+Pair features (words normalised first, see vocab.normalize; valence v = cosine to "good" minus to "bad" feelings):
   cosine     cosine of the MiniLM embeddings of "The person feels {word}."
   same_m2    both words map to the same lexicon synonym group (M2), or share a key
   wheel      fraction of the five emotion wheels putting both in the same level-1 category
              (over the wheels that know both; 0 when none does)
   wheel_any  1 when some wheel knows both words
   wordnet    the words share a WordNet synset of their first senses, or are derivationally related
-  valence    product of the two words' valences (similarity to "good" minus to "bad" feelings)
+  valence    product of the two words' valences
+  valence_gap  |v_a - v_b|
+  valence_sum  v_a + v_b
 
 DEFAULT_COEF/DEFAULT_INTERCEPT/DEFAULT_THRESHOLD were fitted on the cached GPT-3.5 groupings
 of all 200 dev clips (experiments/vocab_grouper_agreement.py --fit-all). Figures reported for
@@ -35,12 +37,15 @@ from ensemble.labels import normalise_label
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("cosine", "same_m2", "wheel", "wheel_any", "wordnet", "valence")
+ALL_FEATURES = ("cosine", "same_m2", "wheel", "wheel_any", "wordnet", "valence", "valence_gap", "valence_sum")
+# The default model uses the first six; the valence gap/sum pair scored lower held-out agreement
+# (experiments/vocab_grouper_agreement.py reports both).
+DEFAULT_FEATURES = ALL_FEATURES[:6]
 POSITIVE_ANCHOR = "The person feels good."
 NEGATIVE_ANCHOR = "The person feels bad."
 
 # Fitted by `experiments/vocab_grouper_agreement.py --fit-all` (see the module docstring).
-DEFAULT_COEF = (8.2851, 2.1431, 0.6963, -0.3172, -0.0703, -1.2257)
+DEFAULT_COEF = (8.2851, 2.1431, 0.6963, -0.3172, -0.0703, -1.2257)  # in DEFAULT_FEATURES order
 DEFAULT_INTERCEPT = -6.3308
 DEFAULT_THRESHOLD = 0.325
 
@@ -50,12 +55,14 @@ class LocalGrouper:
     """groups(clip, words) for the MER2024 metric, with no LLM.
 
     lexicon: an emotion-wheel lexicon folder ('' = no lexicon features).
+    features: names from ALL_FEATURES that the pair model uses (coef in the same order).
     threshold: the average-linkage merge level on the same-group probability (higher = smaller groups).
     coef/intercept: the logistic pair model; fit(pairs, labels) refits them.
     cache_dir: embedding cache root ('' = $OVMER_CACHE or .cache/); model_path: '' = packaged MiniLM.
     """
 
     lexicon: str = ""
+    features: tuple = DEFAULT_FEATURES
     threshold: float = DEFAULT_THRESHOLD
     coef: tuple = DEFAULT_COEF
     intercept: float = DEFAULT_INTERCEPT
@@ -127,7 +134,7 @@ class LocalGrouper:
         if info_a["vector"] is None or info_b["vector"] is None:
             # Foreign, empty or over-long words: only an identical key can join them.
             same = float(info_a["key"] == info_b["key"])
-            return np.array([same, same, 0.0, 0.0, 0.0, 0.0])
+            return self._select(np.array([same, same, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]))
         cosine = float(info_a["vector"] @ info_b["vector"])
         same_m2 = float(info_a["key"] == info_b["key"] or (info_a["m2"] is not None and info_a["m2"] == info_b["m2"]))
         both = [(x, y) for x, y in zip(info_a["wheels"], info_b["wheels"]) if x and y]
@@ -137,7 +144,11 @@ class LocalGrouper:
             or info_b["key"] in info_a["related"]
             or info_a["key"] in info_b["related"]
         )
-        return np.array([cosine, same_m2, wheel, float(bool(both)), wordnet, info_a["valence"] * info_b["valence"]])
+        va, vb = info_a["valence"], info_b["valence"]
+        return self._select(np.array([cosine, same_m2, wheel, float(bool(both)), wordnet, va * vb, abs(va - vb), va + vb]))
+
+    def _select(self, values: np.ndarray) -> np.ndarray:
+        return values[[ALL_FEATURES.index(name) for name in self.features]]
 
     # -- the pair model ----------------------------------------------------------------------------
     def fit(self, pair_features: np.ndarray, same_group: np.ndarray) -> "LocalGrouper":
