@@ -80,6 +80,30 @@ def cluster_clip(grouper, words, features, columns):
     return grouper.link(words, probability)
 
 
+def gpt_self_consistency(data, clips) -> dict:
+    """How well GPT agrees with itself: each occurrence of a word pair that recurs in other clips
+    is predicted by the majority answer GPT gave for that pair elsewhere (ties: same group).
+    An upper-bound-like reference for any grouper that, like this one, judges a pair the same
+    way in every clip."""
+    from collections import defaultdict
+
+    answers = defaultdict(list)
+    for clip in clips:
+        for (a, b), same in zip(itertools.combinations(data[clip]["words"], 2), data[clip]["truth"]):
+            answers[tuple(sorted((a, b)))].append(bool(same))
+    truth, guess = [], []
+    for votes in answers.values():
+        if len(votes) < 2:
+            continue
+        for i, same in enumerate(votes):
+            others = votes[:i] + votes[i + 1 :]
+            truth.append(same)
+            guess.append(2 * sum(others) >= len(others))
+    result = prf(np.array(truth, dtype=bool), np.array(guess, dtype=bool))
+    result["recurring_pairs"] = sum(len(v) >= 2 for v in answers.values())
+    return result
+
+
 def fit_and_tune(grouper, data, clips, columns):
     """Fit the pair model (full variant) and pick the threshold by pairwise F1, on `clips` only."""
     if columns != [0]:
@@ -126,6 +150,7 @@ def main() -> int:
         "protocol": "5-fold KFold by clip (shuffle, random_state=0): pair model and threshold fitted on 4 folds, scored on the held-out fold",
         "mer2024_gpt_cached": mer2024_scores({c: gold[c] for c in clips}, pred, zip_grouper).as_dict(),
         "mer2024_identity": mer2024_scores({c: gold[c] for c in clips}, pred, IdentityGrouper()).as_dict(),
+        "gpt_self_consistency": gpt_self_consistency(data, clips),
         "variants": {},
     }
     folds = list(KFold(n_splits=5, shuffle=True, random_state=0).split(clips))
