@@ -67,7 +67,7 @@ def phase(root: Path, cache: str) -> dict:
     vocab = EmbeddingVocabulary(lexicon=lexicon_dir, cache_dir=cache).fit(words)
     clusters = {vocab.cluster(w) for w in words}
     cluster_time = time.perf_counter() - start
-    embedded = vocab._embedder.n_computed_ if getattr(vocab, "_embedder", None) else 0
+    embedded = vocab.embedder_.n_computed_ if vocab.embedder_ is not None else 0
 
     gold = read_label_csv(root / "ovmerd/gold_dev.csv")
     pred = read_label_csv(root / "mer2024_ov/predict-openset.csv")

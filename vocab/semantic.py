@@ -55,6 +55,10 @@ class WordNetVocabulary(Vocabulary):
     normalizer_: Normalizer | None = field(default=None, init=False, repr=False)
     clusters_: dict = field(default_factory=dict, init=False, repr=False)
     anchors_: dict = field(default_factory=dict, init=False, repr=False)
+    embedder_: object = field(default=None, init=False, repr=False)
+    index_: object = field(default=None, init=False, repr=False)
+    index_forms_: list = field(default_factory=list, init=False, repr=False)
+    parent_: dict = field(default_factory=dict, init=False, repr=False)
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, words: Iterable[str] = ()) -> "WordNetVocabulary":
@@ -63,8 +67,8 @@ class WordNetVocabulary(Vocabulary):
 
         self.lexicon_ = load_lexicon(self.lexicon) if self.lexicon else None
         self.normalizer_ = Normalizer(self.lexicon_, load_wordnet())
-        self.clusters_, self.anchors_ = {}, {}
-        self._index = None
+        self.clusters_, self.anchors_, self.parent_ = {}, {}, {}
+        self.index_, self.index_forms_ = None, []
         words = sorted(set(words))
         if self.lexicon_ is not None:
             self._place_batch(words)
@@ -159,22 +163,22 @@ class WordNetVocabulary(Vocabulary):
     def _embed(self, keys: list[str]) -> np.ndarray:
         from vocab.embeddings import Embedder
 
-        if getattr(self, "_embedder", None) is None:
-            self._embedder = Embedder(model_path=self.model_path, cache_dir=self.cache_dir)
-        return self._embedder.embed([self.template.format(key) for key in keys])
+        if self.embedder_ is None:
+            self.embedder_ = Embedder(model_path=self.model_path, cache_dir=self.cache_dir)
+        return self.embedder_.embed([self.template.format(key) for key in keys])
 
     def _nearest_anchors(self, keys: list[str]) -> list[str | None]:
         import faiss
 
-        if getattr(self, "_index", None) is None:
+        if self.index_ is None:
             forms = sorted(self.lexicon_.format_mapping)
             vectors = self._embed(forms)
-            self._index = faiss.IndexFlatIP(vectors.shape[1])
-            self._index.add(vectors)
-            self._index_forms = forms
-        scores, rows = self._index.search(self._embed(keys), 1)
+            self.index_ = faiss.IndexFlatIP(vectors.shape[1])
+            self.index_.add(vectors)
+            self.index_forms_ = forms
+        scores, rows = self.index_.search(self._embed(keys), 1)
         return [
-            self._index_forms[row[0]] if score[0] >= self.attach_threshold else None
+            self.index_forms_[row[0]] if score[0] >= self.attach_threshold else None
             for score, row in zip(scores, rows)
         ]
 
@@ -182,18 +186,8 @@ class WordNetVocabulary(Vocabulary):
     def _build_from_words(self, words: list[str]) -> None:
         normals = {word: self.normalizer_.normalize(word) for word in words}
         keys = sorted({n.key for n in normals.values() if n.kind in ("word", "phrase")})
-        parent = {key: key for key in keys}
-
-        def find(key: str) -> str:
-            while parent[key] != key:
-                parent[key] = parent[parent[key]]
-                key = parent[key]
-            return key
-
-        def union(a: str, b: str) -> None:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+        self.parent_ = {key: key for key in keys}
+        find, union = self._find, self._union
 
         key_set = set(keys)
         for key in keys:
@@ -221,15 +215,26 @@ class WordNetVocabulary(Vocabulary):
             else:
                 self.clusters_[word] = normal.key
             self.anchors_[word] = None
-        self._parent = parent
-        self._find = find
+
+    def _find(self, key: str) -> str:
+        parent = self.parent_
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    def _union(self, a: str, b: str) -> None:
+        # The alphabetically first root names the merged cluster, so names do not depend on order.
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self.parent_[max(ra, rb)] = min(ra, rb)
 
     def _place_unfitted_without_lexicon(self, word: str) -> None:
         normal = self.normalizer_.normalize(word)
         key = normal.key
         if normal.kind == "empty":
             self.clusters_[word] = EMPTY_CLUSTER
-        elif key in getattr(self, "_parent", {}):
+        elif key in self.parent_:
             self.clusters_[word] = self._find(key)
         else:
             self.clusters_[word] = key
