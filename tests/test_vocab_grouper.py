@@ -50,6 +50,8 @@ def test_pair_features_and_refit(grouper):
     wide = LocalGrouper(lexicon=grouper.lexicon, features=ALL_FEATURES)
     wide.prepare(["happy", "joyful"])
     assert wide.pair_features("happy", "joyful").shape == (len(ALL_FEATURES),)
+    with pytest.raises(ValueError, match="coefficients"):
+        wide.groups("clip", ["happy", "joyful"])
 
 
 def test_metric_runs_with_local_grouper_on_real_files(grouper):

@@ -161,6 +161,11 @@ class LocalGrouper:
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         coef = self.coef_ if self.coef_ is not None else np.asarray(self.coef, dtype=float)
+        if len(coef) != len(self.features):
+            raise ValueError(
+                f"LocalGrouper has {len(coef)} coefficients for {len(self.features)} features; "
+                "give coef for every feature or fit() the pair model"
+            )
         intercept = self.intercept_ if self.intercept_ is not None else float(self.intercept)
         return 1.0 / (1.0 + np.exp(-(np.atleast_2d(features) @ coef + intercept)))
 
