@@ -32,6 +32,11 @@ def test_every_word_appears_exactly_once(grouper):
     assert ["开心"] in groups and ["x" * 200] in groups  # never embedded, never joined
 
 
+def test_negation_is_not_grouped_with_its_word(grouper):
+    groups = grouper.groups("clip", ["angry", "not angry", "furious"])
+    assert ["not angry"] in groups
+
+
 def test_small_inputs(grouper):
     assert grouper.groups("clip", []) == []
     assert grouper.groups("clip", ["sad"]) == [["sad"]]

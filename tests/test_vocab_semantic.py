@@ -75,15 +75,16 @@ def test_embedding_cache_embeds_each_word_once(cache):
 
 
 def test_out_of_lexicon_attachment_is_a_setting(tiny, cache):
-    words = ["cheerful", "enraged", "terrified", "quantum mechanics", "happy"]
+    words = ["cheerful", "enraged", "terrified", "quantum mechanics", "happy", "not furious"]
     attached = EmbeddingVocabulary(lexicon=tiny, cache_dir=cache, attach_threshold=0.7).fit(words)
     assert attached.cluster("happy") == "joy"
     assert attached.cluster("cheerful") == "joy"
     assert attached.cluster("enraged") == "anger"
     assert attached.cluster("terrified") == "fear"
     assert attached.cluster("quantum mechanics") == "quantum mechanics"  # too far from every form
+    assert attached.cluster("not furious") == "not furious"  # negations never attach by similarity
     kept = EmbeddingVocabulary(lexicon=tiny, cache_dir=cache, attach_oov=False).fit(words)
-    assert [kept.cluster(w) for w in words] == ["cheerful", "enraged", "terrified", "quantum mechanics", "joy"]
+    assert [kept.cluster(w) for w in words] == ["cheerful", "enraged", "terrified", "quantum mechanics", "joy", "not furious"]
 
 
 def test_clusters_from_words_without_lexicon(cache):

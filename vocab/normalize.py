@@ -8,7 +8,9 @@ lexicon's own forms are what the EW metric maps):
    Latin alphabet, e.g. Chinese), long (over `max_chars`): these keep their cleaned text;
 3. phrases: hedges and frames are dropped from the front ("a bit anxious" -> "anxious",
    "sense of relief" -> "relief", "feeling of helplessness" -> "helplessness"); negations
-   are kept ("not happy" stays a phrase);
+   are kept: a negated word becomes its WordNet antonym when the lexicon knows it
+   ("not happy" -> "unhappy"), otherwise a 'negated' phrase that is never attached by
+   similarity (an embedding puts "not angry" next to "angry");
 4. inflection: WordNet morphy, adjective first ("worried" stays, "worries" -> "worry");
 5. derivation: when the form is not in the lexicon, a WordNet pertainym or derivationally
    related form that is ("angrily" -> "angry", "joyfulness" -> "joyful").
@@ -42,7 +44,7 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Normalized:
-    """kind: 'word', 'phrase', 'empty', 'foreign' or 'long'; key: the form to cluster on."""
+    """kind: 'word', 'phrase', 'negated', 'empty', 'foreign' or 'long'; key: the form to cluster on."""
 
     text: str
     key: str
@@ -120,9 +122,30 @@ class Normalizer:
         form = self.lexicon_form(key)
         if form:
             return Normalized(text, form, "word" if " " not in form else "phrase")
+        tokens = key.split()
+        if len(tokens) > 1 and tokens[0] in NEGATIONS:
+            antonym = self.antonym(self.head(" ".join(tokens[1:]))) if self.lexicon is not None else None
+            if antonym:
+                return Normalized(text, antonym, "word" if " " not in antonym else "phrase")
+            return Normalized(text, key, "negated")
         if " " in key:
             return Normalized(text, key, "phrase")
         return Normalized(text, self.base_form(key), "word")
+
+    def antonym(self, word: str) -> str | None:
+        """The first WordNet antonym of the word (lemma) that the lexicon knows, else None."""
+        if self.wordnet is None or " " in word:
+            return None
+        lemma = self.base_form(word)
+        for synset in self.wordnet.synsets(lemma):
+            for candidate in synset.lemmas():
+                if candidate.name().lower() != lemma:
+                    continue
+                for opposite in candidate.antonyms():
+                    form = self.lexicon_form(opposite.name().lower().replace("_", " "))
+                    if form:
+                        return form
+        return None
 
     def head(self, text: str) -> str:
         """Drop hedges and frames from the front of a phrase, unless the phrase itself is known."""

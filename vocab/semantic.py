@@ -13,8 +13,9 @@ derivational links join words, then each remaining group joins the first earlier
 (sorted order) whose leader is at least `attach_threshold` similar.
 
 Cluster names are deterministic: a lexicon representative, or the alphabetically first key.
-Empty and punctuation-only words get the cluster '' (callers drop it); non-English and
-over-long words are their own clusters and are never embedded.
+Empty and punctuation-only words get the cluster '' (callers drop it); non-English,
+over-long and negated words ("not angry", no lexicon antonym) are their own clusters and
+are never attached by similarity.
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ class WordNetVocabulary(Vocabulary):
         for word in words:
             normal = self.normalizer_.normalize(word)
             anchor = self._symbolic_anchor(normal)
-            if anchor is not None or normal.kind in ("empty", "foreign", "long"):
+            if anchor is not None or normal.kind in ("empty", "foreign", "long", "negated"):
                 self._assign(word, normal, anchor)
             else:
                 pending.append((word, normal))
