@@ -45,8 +45,8 @@ POSITIVE_ANCHOR = "The person feels good."
 NEGATIVE_ANCHOR = "The person feels bad."
 
 # Fitted by `experiments/vocab_grouper_agreement.py --fit-all` (see the module docstring).
-DEFAULT_COEF = (8.2851, 2.1431, 0.6963, -0.3172, -0.0703, -1.2257)  # in DEFAULT_FEATURES order
-DEFAULT_INTERCEPT = -6.3308
+DEFAULT_COEF = (8.252, 2.1531, 0.6926, -0.2952, -0.0981, -1.2466)  # in DEFAULT_FEATURES order
+DEFAULT_INTERCEPT = -6.3235
 DEFAULT_THRESHOLD = 0.325
 
 
