@@ -5,6 +5,9 @@ from members.registry import resolve_target
 
 VOCAB_TYPES: dict[str, str] = {
     "lexicon": "vocab.clusters:LexiconVocabulary",
+    "wordnet": "vocab.semantic:WordNetVocabulary",
+    "embedding": "vocab.semantic:EmbeddingVocabulary",
+    "full": "vocab.semantic:EmbeddingVocabulary",
 }
 
 
