@@ -53,6 +53,8 @@ def make_ballots(
                 if not word:
                     continue
                 cluster = vocabulary.cluster(word)
+                if not cluster:  # punctuation-only and similar: nothing to vote on
+                    continue
                 ballot.votes.setdefault(cluster, {}).setdefault(member, []).append(word)
                 if cluster not in ballot.coarse:
                     ballot.coarse[cluster] = vocabulary.coarse(word)

@@ -127,3 +127,19 @@ def test_unknown_clips_are_an_error(tmp_path):
     pred.write_text("name,openset\nnot_a_clip,[happy]\n")
     line = _one_error_line(run_cli("evaluate", "--gold", GOLD, "--pred", pred))
     assert "shares no clip with the gold file" in line
+
+
+def test_evaluate_with_local_grouper(tmp_path):
+    """`--grouper local` computes the MER2024 metric with no cached groupings (on 5 clips)."""
+    gold = {k: v for k, v in list(read_label_csv(GOLD).items())[:5]}
+    gold_path, pred_path = tmp_path / "gold.csv", tmp_path / "pred.csv"
+    from ensemble.labels import write_label_csv
+
+    write_label_csv(gold_path, gold)
+    write_label_csv(pred_path, {k: v for k, v in read_label_csv(PRED).items() if k in gold})
+    process = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "local", "--json")
+    assert process.returncode == 0, process.stderr
+    local = json.loads(process.stdout)["mer2024"]
+    identity = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "identity", "--json")
+    assert local["n_clips"] == 5
+    assert 0 <= json.loads(identity.stdout)["mer2024"]["avg"] <= local["avg"] <= 1

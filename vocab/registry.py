@@ -16,4 +16,6 @@ def resolve(name: str) -> type:
 
 # MER2024 synonym groupers that run locally (the `evaluate --grouper` choices besides
 # 'cached' and 'identity').
-GROUPER_TYPES: dict[str, str] = {}
+GROUPER_TYPES: dict[str, str] = {
+    "local": "vocab.grouper:LocalGrouper",
+}

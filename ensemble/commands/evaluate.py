@@ -1,6 +1,7 @@
 """`evaluate`: score a prediction file against gold with both MER-OV metrics."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -46,13 +47,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def make_grouper(name: str, groupings: str | None):
+def make_grouper(name: str, groupings: str | None, lexicon: str):
+    """The MER2024 synonym grouper by name; a local grouper gets the lexicon when it takes one."""
     cls = resolve_target(GROUPERS | _local_groupers(), name, "grouper")
     if name == "cached":
         if not groupings:
             raise InputError("grouper 'cached' needs --groupings ZIP")
         return cls(groupings)
-    return cls()
+    takes_lexicon = dataclasses.is_dataclass(cls) and "lexicon" in {f.name for f in dataclasses.fields(cls)}
+    return cls(lexicon=lexicon) if takes_lexicon else cls()
 
 
 def _local_groupers() -> dict[str, str]:
@@ -69,7 +72,7 @@ def evaluate(config) -> dict:
     result = {"ew": ew_scores(gold, pred, load_lexicon(config.lexicon)).as_dict()}
     grouper_name = config.grouper or ("cached" if config.groupings else None)
     if grouper_name:
-        result["mer2024"] = mer2024_scores(gold, pred, make_grouper(grouper_name, config.groupings)).as_dict()
+        result["mer2024"] = mer2024_scores(gold, pred, make_grouper(grouper_name, config.groupings, config.lexicon)).as_dict()
     return result
 
 
