@@ -29,7 +29,8 @@ NON_EMOTION_FORMS = frozenset(
     current living analyze analyzing use leave quickly significant thank challenges challenge here private
     attention familiar sense senses reflection reflecting considering consider thinking intense intensity
     state face-to-face care caring deep deeply high low mean meaning lost loss right wrong kind sound
-    sure certainly bright dark heavy light open alone sharp cold warm hot clear direct short long
+    sure certainly bright dark heavy light alone sharp cold warm hot direct short long member members
+    focus focusing soft loud
     """.split()
 )
 # Forms that are emotions in general but name the valence, not an emotion: kept as a separate

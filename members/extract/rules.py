@@ -31,15 +31,17 @@ class RuleExtractor(Extractor):
     focus: 'conclusion' (last concluding sentence naming an emotion), or 'all' (every sentence).
     keep_hedged: keep words under "possibly", "may", "likely" (the models hedge their answers).
     keep_examples: keep words listed after "such as" / "like" / "including".
-    keep_generic: keep "positive", "negative", "complex" when they are all the focus says.
+    keep_generic: keep "positive" and "negative" (the wheels map "positive" to happy).
+    n_focus: how many concluding sentences (from the last) give words.
     max_chars: longer descriptions are cut to their last max_chars characters (conclusions come last).
     """
 
     lexicon: str = ""
     focus: str = "conclusion"
     keep_hedged: bool = True
-    keep_examples: bool = False
-    keep_generic: bool = False
+    keep_examples: bool = True
+    keep_generic: bool = True
+    n_focus: int = 2
     max_chars: int = 20000
     index_: FormIndex | None = field(default=None, init=False, repr=False)
     warned_cjk_: bool = field(default=False, init=False, repr=False)
@@ -81,23 +83,32 @@ class RuleExtractor(Extractor):
             words = [w for w, ms in usable.items() if ms]
         else:
             words = self._focus_words(usable)
-        specific = [w for w in words if w not in GENERIC_FORMS]
-        if specific or not self.keep_generic:
-            return specific
-        return words
+        if self.keep_generic:
+            return words
+        return [w for w in words if w not in GENERIC_FORMS]
+
+    def focus_ranks(self, usable: dict[str, list[Mention]]) -> dict[int, int]:
+        """{sentence: rank} of the focus sentences, 0 = the last one.
+
+        Focus sentences are those that conclude and name a usable emotion; when none does,
+        those that state a feeling; when none does, any sentence naming one.
+        """
+        first_mention: dict[int, Mention] = {}
+        for word, mentions in usable.items():
+            if word in GENERIC_FORMS and not self.keep_generic:
+                continue
+            for mention in mentions:
+                first_mention.setdefault(mention.sentence, mention)
+        for test in (lambda m: m.conclusion, lambda m: m.states, lambda m: True):
+            chosen = sorted((s for s, m in first_mention.items() if test(m)), reverse=True)
+            if chosen:
+                return {sentence: rank for rank, sentence in enumerate(chosen)}
+        return {}
 
     def _focus_words(self, usable: dict[str, list[Mention]]) -> list[str]:
-        """Words of the last sentence that concludes (else states a feeling, else any) and names one."""
-        by_sentence: dict[int, list[tuple[str, Mention]]] = {}
-        for word, mentions in usable.items():
-            for mention in mentions:
-                if word not in GENERIC_FORMS or self.keep_generic:
-                    by_sentence.setdefault(mention.sentence, []).append((word, mention))
-        if not by_sentence:
-            return []
-        for test in (lambda m: m.conclusion, lambda m: m.states, lambda m: True):
-            chosen = [s for s, pairs in by_sentence.items() if test(pairs[0][1])]
-            if chosen:
-                last = max(chosen)
-                return list(dict.fromkeys(w for w, _ in by_sentence[last]))
-        return []
+        ranks = self.focus_ranks(usable)
+        focus = sorted(s for s, rank in ranks.items() if rank < self.n_focus)
+        words = []
+        for sentence in focus:
+            words += [w for w, mentions in usable.items() for m in mentions if m.sentence == sentence]
+        return list(dict.fromkeys(words))
