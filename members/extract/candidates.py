@@ -42,6 +42,7 @@ _NEGATING_PAIRS = frozenset(
     [("rather", "than"), ("instead", "of"), ("free", "from"), ("free", "of"), ("absence", "of"), ("lack", "of")]
 )
 _NEGATION_WINDOW = 5
+_COPULAS = frozenset("is are was were feels feel seems seem appears appear looks look".split())
 _HEDGES = frozenset("possibly maybe perhaps might may could likely probably potentially seem seems seemingly".split())
 _EXAMPLE_CUES = (("such", "as"), ("like",), ("e", "g"), ("including",), ("ranging", "from"), ("from",))
 _CLAUSE_BREAKS = frozenset("but however although though while whereas yet".split())
@@ -117,6 +118,8 @@ def _negated(tokens: tuple[str, ...], start: int) -> bool:
         token = tokens[position]
         if token == "," or token in _CLAUSE_BREAKS:
             return False
+        if token in _COPULAS and position > 0 and tokens[position - 1] in ("and", "or"):
+            return False  # "doesn't care and is bored": a new predicate starts
         if token in _NEGATORS or token.endswith("n't"):
             return not (token == "not" and tokens[position + 1 : position + 2] == ("only",))
         if tokens[position : position + 2] in _NEGATING_PAIRS:
