@@ -1,7 +1,7 @@
 """The learned extractor: scores every candidate word with a logistic regression on its facts.
 
 Features of a candidate (see `features`): how near its mentions are to the conclusion, how
-often it is named, negated, hedged, given as an example or said of the scene, whether it is
+often it is named, how often negated (a word that is only ever negated is dropped by rule), hedged, given as an example or said of the scene, whether it is
 generic ("positive"), which level-1 category of wheel 1 it maps to, how common it is across
 descriptions, and which member wrote the description. The target is whether the word lands on
 a gold category on at least 3 of the 5 emotion wheels (level 1). A word is kept when its
@@ -72,8 +72,12 @@ class LearnedExtractor(Extractor):
         return load_lexicon(self.lexicon)
 
     def candidates(self, description: str | None) -> tuple[list[Candidate], dict[int, int]]:
+        """Candidates with at least one mention that is not negated, and the focus sentence ranks.
+
+        Negation is resolved by rule, not learned: a word only ever negated is never a candidate.
+        """
         rules = self._rules()
-        found = rules.candidates(description)
+        found = [c for c in rules.candidates(description) if any(not m.negated for m in c.mentions)]
         usable = {c.word: [m for m in c.mentions if rules.usable(m)] for c in found}
         return found, rules.focus_ranks(usable)
 
