@@ -30,7 +30,18 @@ NON_EMOTION_FORMS = frozenset(
     attention familiar sense senses reflection reflecting considering consider thinking intense intensity
     state face-to-face care caring deep deeply high low mean meaning lost loss right wrong kind sound
     sure certainly bright dark heavy light alone sharp cold warm hot direct short long member members
-    focus focusing soft loud
+    focus focusing soft loud believe believes believed believing observed observe observing used use uses using
+    left leaves available playing play plays driving create creates creating dare participating participate
+    influenced influence impression ground consider considered consideration true bit reacting colors color
+    colored colorful present questions connection receiving receive covering covers might include knowledge
+    evaluation reveal reveals observation noticed means faces completely test aware expect lacks involve involves
+    involving dead member rely fixed fix attending manifestation setbacks remote worth agreement concentrated
+    danger forcefully pushed live lives directed recognize moving effectively moved move gentleman lowered lowers
+    lowering goes engage sun discern subordinates trusts break refused complete helps reflects reflected fulfill
+    faced accept inform experts depending useful participate mistakes power represent released effect
+    insights values value analyzed unusual achievements opposes responding sauce responsibilities presentation
+    spending crucial closing pressing focuses opens achieve obligation touch less mind forget forgot forgetting
+    miss missing separation safely illness injury
     """.split()
 )
 # Forms that are emotions in general but name the valence, not an emotion: kept as a separate
@@ -56,6 +67,7 @@ _CONCLUSION = re.compile(
     r"i predict|predict that|my (?:final )?(?:answer|conclusion))\b"
 )
 _STATE = re.compile(r"\b(emotional state|emotions? (?:is|are|of|include)|feel(?:s|ing)?|experienc(?:e|es|ing))\b")
+_SUBTITLE = re.compile(r"\b(subtitles?|in the text)\b")
 # "subtitle content", "the content": content as a noun, not "contented".
 _CONTENT_NOUN_BEFORE = frozenset("subtitle subtitles text video audio the this its speech dialogue conversation".split())
 
@@ -70,6 +82,7 @@ class Mention:
     hedged: bool
     example: bool
     other_subject: bool
+    merged: bool
 
 
 @dataclass
@@ -84,7 +97,7 @@ class Candidate:
         return self.mentions[0].sentence
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FormIndex:
     """Lexicon forms keyed by their folded token tuples; `longest` bounds the n-gram search."""
 
@@ -141,10 +154,23 @@ def _example(tokens: tuple[str, ...], start: int) -> bool:
     return False
 
 
+def merged_part_start(sentences: list[Sentence]) -> int:
+    """Index of the first sentence that brings in the subtitle (0 when none does).
+
+    The baselines' `addsub` descriptions first describe the video alone, then quote the subtitle
+    and reason over both; the answer the text settles on is in that second, merged part.
+    """
+    for sentence in sentences:
+        if _SUBTITLE.search(sentence.text):
+            return sentence.index
+    return 0
+
+
 def find_candidates(sentences: list[Sentence], index: FormIndex) -> list[Candidate]:
     """Every lexicon form in the sentences (longest match first), in order of first mention."""
     by_word: dict[str, Candidate] = {}
     last = len(sentences) - 1
+    merged_from = merged_part_start(sentences)
     for sentence in sentences:
         tokens = sentence.tokens
         conclusion = bool(_CONCLUSION.search(sentence.text))
@@ -174,6 +200,7 @@ def find_candidates(sentences: list[Sentence], index: FormIndex) -> list[Candida
                     hedged=bool(set(_before(tokens, position, 6)) & _HEDGES),
                     example=_example(tokens, position),
                     other_subject=other,
+                    merged=sentence.index >= merged_from,
                 )
                 by_word.setdefault(form, Candidate(form)).mentions.append(mention)
             position += length

@@ -36,7 +36,7 @@ WHEEL_HITS_NEEDED = 3
 BASE_FEATURES = (
     "focus_0", "focus_1", "focus_2", "focus_any", "conclusion", "states", "log_mentions", "log_negated",
     "all_negated", "example_share", "hedged_share", "other_subject_share", "last_position", "log_from_end",
-    "generic", "wheels_mapped", "log_doc_freq", "order_in_focus",
+    "generic", "wheels_mapped", "log_doc_freq", "order_in_focus", "merged",
 )
 
 
@@ -110,6 +110,7 @@ class LearnedExtractor(Extractor):
                 "wheels_mapped": sum(lexicon.map_wheel(candidate.word, k, 1) is not None for k in range(1, 6)) / 5,
                 "log_doc_freq": math.log(self.doc_freq_.get(candidate.word, 1e-4)),
                 "order_in_focus": 0.0,
+                "merged": float(any(m.merged for m in live)),
             }
             if best_rank == 0:
                 row["order_in_focus"] = 1.0 / (1.0 + focus_order)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from members.extract.base import Extractor
 from members.extract.candidates import GENERIC_FORMS, Candidate, FormIndex, Mention, find_candidates, form_index
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 CJK_LIMIT = 0.3
 
 
+@lru_cache(maxsize=8192)
+def _parse(text: str, index: FormIndex) -> list[Candidate]:
+    """Parsing dominates extraction time; experiments try many settings on the same texts.
+
+    Callers must not mutate the returned candidates.
+    """
+    return find_candidates(sentences(text), index)
+
+
 @dataclass
 class RuleExtractor(Extractor):
     """Deterministic extraction from lexicon forms.
@@ -32,7 +42,9 @@ class RuleExtractor(Extractor):
     keep_hedged: keep words under "possibly", "may", "likely" (the models hedge their answers).
     keep_examples: keep words listed after "such as" / "like" / "including".
     keep_generic: keep "positive" and "negative" (the wheels map "positive" to happy).
-    n_focus: how many concluding sentences (from the last) give words.
+    n_focus: at most how many focus sentences (from the last) give words.
+    min_words: earlier focus sentences are added only while fewer words than this are found.
+    merged_first: look for the focus in the part after the subtitle is quoted first.
     max_chars: longer descriptions are cut to their last max_chars characters (conclusions come last).
     """
 
@@ -42,6 +54,8 @@ class RuleExtractor(Extractor):
     keep_examples: bool = True
     keep_generic: bool = True
     n_focus: int = 2
+    min_words: int = 99
+    merged_first: bool = True
     max_chars: int = 20000
     index_: FormIndex | None = field(default=None, init=False, repr=False)
     warned_cjk_: bool = field(default=False, init=False, repr=False)
@@ -65,7 +79,7 @@ class RuleExtractor(Extractor):
                 log.warning("descriptions in Chinese (or other CJK text) give no English emotion words: extracted as []")
                 self.warned_cjk_ = True
             return []
-        return find_candidates(sentences(text), self._index())
+        return _parse(text, self._index())
 
     def usable(self, mention: Mention) -> bool:
         if mention.negated:
@@ -91,7 +105,8 @@ class RuleExtractor(Extractor):
         """{sentence: rank} of the focus sentences, 0 = the last one.
 
         Focus sentences are those that conclude and name a usable emotion; when none does,
-        those that state a feeling; when none does, any sentence naming one.
+        those that state a feeling; when none does, any sentence naming one. With merged_first,
+        the part of the text after the subtitle is brought in is searched first.
         """
         first_mention: dict[int, Mention] = {}
         for word, mentions in usable.items():
@@ -99,16 +114,27 @@ class RuleExtractor(Extractor):
                 continue
             for mention in mentions:
                 first_mention.setdefault(mention.sentence, mention)
-        for test in (lambda m: m.conclusion, lambda m: m.states, lambda m: True):
-            chosen = sorted((s for s, m in first_mention.items() if test(m)), reverse=True)
-            if chosen:
-                return {sentence: rank for rank, sentence in enumerate(chosen)}
+        tests = (lambda m: m.conclusion, lambda m: m.states, lambda m: True)
+        parts = (lambda m: m.merged, lambda m: True) if self.merged_first else (lambda m: True,)
+        for part in parts:
+            for test in tests:
+                chosen = sorted((s for s, m in first_mention.items() if part(m) and test(m)), reverse=True)
+                if chosen:
+                    return {sentence: rank for rank, sentence in enumerate(chosen)}
         return {}
 
     def _focus_words(self, usable: dict[str, list[Mention]]) -> list[str]:
-        ranks = self.focus_ranks(usable)
-        focus = sorted(s for s, rank in ranks.items() if rank < self.n_focus)
-        words = []
-        for sentence in focus:
-            words += [w for w, mentions in usable.items() for m in mentions if m.sentence == sentence]
-        return list(dict.fromkeys(words))
+        """Words of the last focus sentence, then of earlier ones while fewer than min_words are found."""
+        by_rank = {rank: sentence for sentence, rank in self.focus_ranks(usable).items()}
+        focus: list[int] = []
+        for rank in range(min(self.n_focus, len(by_rank))):
+            if rank and self._words(usable, focus) and len(self._words(usable, focus)) >= self.min_words:
+                break
+            focus.append(by_rank[rank])
+        return self._words(usable, focus)
+
+    @staticmethod
+    def _words(usable: dict[str, list[Mention]], focus: list[int]) -> list[str]:
+        """The usable words of the focus sentences, in text order."""
+        order = sorted(((m.sentence, i), w) for i, (w, ms) in enumerate(usable.items()) for m in ms if m.sentence in focus)
+        return list(dict.fromkeys(w for _, w in order))
