@@ -89,12 +89,12 @@ def rules_cv(descriptions, gold, lexicon_dir, lexicon, split) -> dict[str, dict[
     return result, chosen
 
 
-def learned_cv(descriptions, gold, lexicon_dir, split):
+def learned_cv(descriptions, gold, lexicon_dir, split, **params):
     """Per fold: fit on the training clips of all members pooled; returns OOF labels and all-clip labels per fold."""
     oof: dict[str, dict[str, list[str]]] = {m: {} for m in descriptions}
     per_fold = []
     for train, test in split:
-        extractor = LearnedExtractor(lexicon=lexicon_dir).fit(descriptions, {c: gold[c] for c in train})
+        extractor = LearnedExtractor(lexicon=lexicon_dir, **params).fit(descriptions, {c: gold[c] for c in train})
         labels = {m: extractor.extract_many(texts, m) for m, texts in descriptions.items()}
         for m in descriptions:
             oof[m].update({c: labels[m][c] for c in test})

@@ -36,21 +36,24 @@ WHEEL_HITS_NEEDED = 3
 BASE_FEATURES = (
     "focus_0", "focus_1", "focus_2", "focus_any", "conclusion", "states", "log_mentions", "log_negated",
     "all_negated", "example_share", "hedged_share", "other_subject_share", "last_position", "log_from_end",
-    "generic", "wheels_mapped", "log_doc_freq", "order_in_focus", "merged",
+    "generic", "wheels_mapped", "log_doc_freq", "order_in_focus", "merged", "rule_pick",
 )
 
 
 @dataclass
 class LearnedExtractor(Extractor):
-    """Logistic regression over candidate facts; parameters as in RuleExtractor plus C and `state`.
+    """Logistic regression over candidate facts.
 
+    C: inverse regularisation strength. objective: what the threshold maximises on the training
+    clips, 'l1_f' (EW-L1 F) or 'm_avg'.
     state: path of a JSON file written by `save`; when given (and fit was not called), the
     fitted coefficients are read from it at first use.
     """
 
     lexicon: str = ""
     state: str = ""
-    C: float = 1.0
+    C: float = 0.1
+    objective: str = "m_avg"
     rules: RuleExtractor | None = field(default=None, init=False, repr=False)
     feature_names_: list[str] | None = field(default=None, init=False, repr=False)
     coef_: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -84,6 +87,9 @@ class LearnedExtractor(Extractor):
     def features(self, found: list[Candidate], ranks: dict[int, int], member: str | None) -> np.ndarray:
         """One row per candidate, columns as `feature_names_`."""
         lexicon = self._lexicon()
+        rules = self._rules()
+        usable = {c.word: [m for m in c.mentions if rules.usable(m)] for c in found}
+        picked = set(rules._focus_words(usable))
         rows = []
         focus_order = 0
         for candidate in found:
@@ -111,6 +117,7 @@ class LearnedExtractor(Extractor):
                 "log_doc_freq": math.log(self.doc_freq_.get(candidate.word, 1e-4)),
                 "order_in_focus": 0.0,
                 "merged": float(any(m.merged for m in live)),
+                "rule_pick": float(candidate.word in picked),
             }
             if best_rank == 0:
                 row["order_in_focus"] = 1.0 / (1.0 + focus_order)
@@ -180,7 +187,7 @@ class LearnedExtractor(Extractor):
         return {word: count / max(n_docs, 1) for word, count in counts.items()}
 
     def _choose_threshold(self, X, index, gold, parsed) -> float:
-        """The probability cut that maximises mean EW-L1 F over members on the training clips."""
+        """The probability cut that maximises the mean objective over members on the training clips."""
         from ensemble.metrics import ew_scores
 
         probabilities = self._probabilities(X)
@@ -197,10 +204,10 @@ class LearnedExtractor(Extractor):
             for (member, clip), (_, word) in top.items():
                 if not predictions[member][clip]:
                     predictions[member][clip].append(word)
-            scores = [
-                ew_scores({c: gold[c] for c in clips}, predictions[m], lexicon).level(1)
-                for m, clips in parsed.items()
-            ]
+            scores = []
+            for member, clips in parsed.items():
+                ew = ew_scores({c: gold[c] for c in clips}, predictions[member], lexicon)
+                scores.append(ew.m_avg if self.objective == "m_avg" else ew.level(1))
             best = max(best, (float(np.mean(scores)), float(threshold)))
         return best[1]
 
