@@ -140,9 +140,7 @@ def main() -> int:
         descriptions[member] = {c: texts[c].description for c in clips}
         qwen[member] = {c: labels[c].labels for c in clips}
 
-    naive = RuleExtractor(lexicon=lexicon_dir, focus="all", keep_examples=True, keep_hedged=True)
-    # The naive scan also ignores negation: use every mention.
-    naive.usable = lambda mention: True  # type: ignore[method-assign]
+    naive = RuleExtractor(lexicon=lexicon_dir, focus="all", keep_examples=True, keep_hedged=True, resolve_negation=False)
     naive_labels = {m: naive.extract_many(t, m) for m, t in descriptions.items()}
     rules = RuleExtractor(lexicon=lexicon_dir)
     rule_labels = {m: rules.extract_many(t, m) for m, t in descriptions.items()}

@@ -85,3 +85,13 @@ def test_every_real_description_extracts_to_lexicon_words():
     assert len(labels) == 332
     assert all(word in forms for words in labels.values() for word in words)
     assert sum(bool(words) for words in labels.values()) > 300
+
+
+def test_a_naive_scan_keeps_negated_words_and_a_bad_focus_is_an_error():
+    text = "The man shows no anger. In conclusion, he is calm."
+    naive = RuleExtractor(lexicon=LEXICON, focus="all", resolve_negation=False)
+    assert naive.extract(text) == ["anger", "calm"]
+    from ensemble.errors import InputError
+
+    with pytest.raises(InputError, match="focus must be"):
+        RuleExtractor(lexicon=LEXICON, focus="middle").extract(text)

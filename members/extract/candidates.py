@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from members.extract.text import Sentence
+from members.extract.text import Sentence, tokenize
 
 # Lexicon forms that in these descriptions almost always carry no emotion of the person:
 # "subtitle content", "facial expressions", "emotional state", "the person", "it is clear".
@@ -108,11 +108,9 @@ class FormIndex:
 @lru_cache(maxsize=8)
 def form_index(forms: frozenset[str]) -> FormIndex:
     """Index lexicon forms by tokens ('don’t care' -> ('don't', 'care')), keeping the lexicon key."""
-    from members.extract.text import _FOLD, _TOKEN
-
     index: dict[tuple[str, ...], str] = {}
     for form in sorted(forms):
-        tokens = tuple(token for token in _TOKEN.findall(form.translate(_FOLD).lower()) if token != ",")
+        tokens = tokenize(form)
         if tokens:
             index.setdefault(tokens, form)
     return FormIndex(index, max(len(t) for t in index) if index else 1)

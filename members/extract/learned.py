@@ -89,7 +89,7 @@ class LearnedExtractor(Extractor):
         lexicon = self._lexicon()
         rules = self._rules()
         usable = {c.word: [m for m in c.mentions if rules.usable(m)] for c in found}
-        picked = set(rules._focus_words(usable))
+        picked = set(rules.focus_words(usable))
         rows = []
         focus_order = 0
         for candidate in found:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ensemble.errors import InputError
 from members.extract.base import Extractor
 from members.extract.candidates import GENERIC_FORMS, Candidate, FormIndex, Mention, find_candidates, form_index
 from members.extract.text import cjk_fraction, clean, sentences
@@ -45,6 +46,7 @@ class RuleExtractor(Extractor):
     n_focus: at most how many focus sentences (from the last) give words.
     min_words: earlier focus sentences are added only while fewer words than this are found.
     merged_first: look for the focus in the part after the subtitle is quoted first.
+    resolve_negation: drop negated mentions (off only to measure a naive scan).
     max_chars: longer descriptions are cut to their last max_chars characters (conclusions come last).
     """
 
@@ -56,6 +58,7 @@ class RuleExtractor(Extractor):
     n_focus: int = 2
     min_words: int = 99
     merged_first: bool = True
+    resolve_negation: bool = True
     max_chars: int = 20000
     index_: FormIndex | None = field(default=None, init=False, repr=False)
     warned_cjk_: bool = field(default=False, init=False, repr=False)
@@ -82,7 +85,7 @@ class RuleExtractor(Extractor):
         return _parse(text, self._index())
 
     def usable(self, mention: Mention) -> bool:
-        if mention.negated:
+        if mention.negated and self.resolve_negation:
             return False
         if mention.example and not self.keep_examples:
             return False
@@ -95,8 +98,10 @@ class RuleExtractor(Extractor):
         usable = {c.word: [m for m in c.mentions if self.usable(m)] for c in found}
         if self.focus == "all":
             words = [w for w, ms in usable.items() if ms]
+        elif self.focus == "conclusion":
+            words = self.focus_words(usable)
         else:
-            words = self._focus_words(usable)
+            raise InputError(f"RuleExtractor: focus must be 'conclusion' or 'all', got {self.focus!r}")
         if self.keep_generic:
             return words
         return [w for w in words if w not in GENERIC_FORMS]
@@ -123,7 +128,7 @@ class RuleExtractor(Extractor):
                     return {sentence: rank for rank, sentence in enumerate(chosen)}
         return {}
 
-    def _focus_words(self, usable: dict[str, list[Mention]]) -> list[str]:
+    def focus_words(self, usable: dict[str, list[Mention]]) -> list[str]:
         """Words of the last focus sentence, then of earlier ones while fewer than min_words are found."""
         by_rank = {rank: sentence for sentence, rank in self.focus_ranks(usable).items()}
         focus: list[int] = []

@@ -31,6 +31,11 @@ def clean(text: str | None) -> str:
     return text.translate(_FOLD)
 
 
+def tokenize(text: str) -> tuple[str, ...]:
+    """Lower-cased word tokens of a short text (a lexicon form), quotes folded, commas dropped."""
+    return tuple(t for t in _TOKEN.findall(text.translate(_FOLD).lower()) if t != ",")
+
+
 def cjk_fraction(text: str) -> float:
     """Share of CJK characters among the non-space characters (0 for empty text)."""
     letters = [c for c in text if not c.isspace()]
