@@ -6,7 +6,7 @@ one JSON object with EW-L1 F and M-avg (2025 lexicon) of:
   naive         every non-stoplisted lexicon form anywhere in the text (no negation, no focus)
   rules         RuleExtractor with its defaults (chosen while developing on these dev clips:
                 in-sample, reported for reference only)
-  rules_cv      RuleExtractor whose settings (n_focus, keep_examples, keep_hedged, merged_first) are chosen per
+  rules_cv      RuleExtractor whose settings (n_focus, keep_examples, keep_hedged, merged_first, keep_generic) are chosen per
                 fold on the 4 training folds, applied to the held-out fold
   learned_cv    LearnedExtractor fitted on the 4 training folds (all members pooled), held-out fold
 Folds: KFold(n_splits=5, shuffle=True, random_state=0) over the sorted dev clip names; the
@@ -43,6 +43,7 @@ BASELINES = (
 AFFECTGPT = "AffectGPT-e30"
 RULE_GRID = {
     "n_focus": (1, 2, 3), "keep_examples": (False, True), "keep_hedged": (False, True), "merged_first": (False, True),
+    "keep_generic": (False, True),
 }
 
 
