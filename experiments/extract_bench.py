@@ -36,12 +36,36 @@ def extract_chunk(extractor, items):
     return [extractor.extract(text, member) for member, text in items]
 
 
+def spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_speedup(workers: int, n: int = 5_000_000) -> float:
+    """How much faster `workers` processes run `workers` units of pure-Python work than one process.
+
+    Tells whether the machine's cores are really free: 2.0 on two idle cores, ~1 when shared.
+    """
+    from joblib import Parallel, delayed
+
+    Parallel(n_jobs=workers)(delayed(spin)(10) for _ in range(workers))
+    start = time.perf_counter()
+    for _ in range(workers):
+        spin(n)
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    Parallel(n_jobs=workers)(delayed(spin)(n) for _ in range(workers))
+    return serial / (time.perf_counter() - start)
+
+
 def timed(extractor, items, workers: int, repeat: int) -> float:
     """Best-of-`repeat` descriptions per second (parse cache cleared; worker start-up not timed)."""
     from joblib import Parallel, delayed
 
     if workers > 1:  # start the workers and load the lexicon in each, untimed
-        Parallel(n_jobs=workers)(delayed(extract_chunk)(extractor, items[:4]) for _ in range(workers))
+        Parallel(n_jobs=workers)(delayed(extract_chunk)(extractor, items[:200]) for _ in range(2 * workers))
     best = 0.0
     for _ in range(repeat):
         start = time.perf_counter()
@@ -83,6 +107,7 @@ def main() -> int:
         f"rules_per_s_{args.workers}_processes": round(timed(rules, items, args.workers, args.repeat), 1),
         "learned_per_s_1_process": round(timed(learned, items, 1, args.repeat), 1),
         f"learned_per_s_{args.workers}_processes": round(timed(learned, items, args.workers, args.repeat), 1),
+        "cpu_parallel_speedup_pure_python": round(parallel_speedup(args.workers), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(result, indent=1))
