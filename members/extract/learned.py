@@ -35,7 +35,7 @@ N_WHEELS = 5
 WHEEL_HITS_NEEDED = 3
 BASE_FEATURES = (
     "focus_0", "focus_1", "focus_2", "focus_any", "conclusion", "states", "log_mentions", "log_negated",
-    "all_negated", "example_share", "hedged_share", "other_subject_share", "last_position", "log_from_end",
+    "example_share", "hedged_share", "other_subject_share", "last_position", "log_from_end",
     "generic", "wheels_mapped", "log_doc_freq", "order_in_focus", "merged", "rule_pick",
 )
 
@@ -106,7 +106,6 @@ class LearnedExtractor(Extractor):
                 "states": float(any(m.states for m in live)),
                 "log_mentions": math.log1p(len(live)),
                 "log_negated": math.log1p(n - len(live)),
-                "all_negated": float(not live),
                 "example_share": sum(m.example for m in mentions) / n,
                 "hedged_share": sum(m.hedged for m in mentions) / n,
                 "other_subject_share": sum(m.other_subject for m in mentions) / n,
