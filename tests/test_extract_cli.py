@@ -9,7 +9,7 @@ from ensemble.errors import InputError
 from ensemble.labels import read_label_csv
 from members.base import Clip
 from members.extract.member import ExtractingMember
-from tests.extract_data import LEXICON, description_npz
+from tests.test_extract_shared import LEXICON, description_npz
 
 
 def run(tmp_path, source, *overrides, trust_pickle=False):

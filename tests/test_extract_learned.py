@@ -7,7 +7,7 @@ from ensemble.errors import InputError
 from ensemble.labels import read_label_csv
 from members.extract.learned import LearnedExtractor
 from members.readers import read_outputs
-from tests.extract_data import GOLD, LEXICON, description_npz
+from tests.test_extract_shared import GOLD, LEXICON, description_npz
 
 MODELS = ("Otter", "mPLUG-Owl")
 

@@ -3,7 +3,7 @@ import pytest
 
 from members.extract.rules import RuleExtractor
 from members.readers import read_outputs
-from tests.extract_data import LEXICON, description_npz
+from tests.test_extract_shared import LEXICON, description_npz
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,12 @@
 
 Descriptions of all 10 baselines reason first and conclude last ("In conclusion, ... the
 emotional state of the character is disappointment or frustration."); AffectGPT answers with
-the conclusion alone. The extractor takes the last concluding sentence that names an emotion
-of the person, drops negated words ("shows no signs of anger", "not entirely happy") and
-words offered as examples ("negative emotions such as anger"), and falls back to earlier
-sentences only when the conclusion names nothing.
+the conclusion alone. The `addsub` descriptions first describe the video, then
+quote the subtitle and reason over both. The extractor takes the last `n_focus` (default 2)
+concluding sentences that name an emotion, searching the part after the subtitle first, drops
+negated words ("shows no signs of anger", "not entirely happy"), and falls back to sentences
+that state a feeling, then to any sentence, only when no conclusion names one. Sentences about
+the scene or other people seldom conclude, so their words rarely reach the answer.
 """
 from __future__ import annotations
 
@@ -44,7 +46,6 @@ class RuleExtractor(Extractor):
     keep_examples: keep words listed after "such as" / "like" / "including".
     keep_generic: keep "positive" and "negative" (the wheels map "positive" to happy).
     n_focus: at most how many focus sentences (from the last) give words.
-    min_words: earlier focus sentences are added only while fewer words than this are found.
     merged_first: look for the focus in the part after the subtitle is quoted first.
     resolve_negation: drop negated mentions (off only to measure a naive scan).
     max_chars: longer descriptions are cut to their last max_chars characters (conclusions come last).
@@ -56,7 +57,6 @@ class RuleExtractor(Extractor):
     keep_examples: bool = True
     keep_generic: bool = True
     n_focus: int = 2
-    min_words: int = 99
     merged_first: bool = True
     resolve_negation: bool = True
     max_chars: int = 20000
@@ -129,13 +129,8 @@ class RuleExtractor(Extractor):
         return {}
 
     def focus_words(self, usable: dict[str, list[Mention]]) -> list[str]:
-        """Words of the last focus sentence, then of earlier ones while fewer than min_words are found."""
-        by_rank = {rank: sentence for sentence, rank in self.focus_ranks(usable).items()}
-        focus: list[int] = []
-        for rank in range(min(self.n_focus, len(by_rank))):
-            if rank and self._words(usable, focus) and len(self._words(usable, focus)) >= self.min_words:
-                break
-            focus.append(by_rank[rank])
+        """Words of the last n_focus focus sentences, in text order."""
+        focus = [sentence for sentence, rank in self.focus_ranks(usable).items() if rank < self.n_focus]
         return self._words(usable, focus)
 
     @staticmethod

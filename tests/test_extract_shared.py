@@ -13,3 +13,14 @@ def description_npz(model: str) -> Path:
 
 if not (DATA / "lexicon" / "mer2025" / "format.csv").is_file():
     raise RuntimeError(f"shared data not found at {DATA}: the extraction tests need ../shared/data")
+
+
+def test_lexicon_forms_index_multi_word_and_curly_forms():
+    """The form index that every extractor searches: multi-word and curly-apostrophe forms are found."""
+    from members.extract.candidates import form_index
+    from vocab.lexicon import load_lexicon
+
+    index = form_index(frozenset(load_lexicon(LEXICON).format_mapping))
+    assert index.forms[("at", "ease")] == "at ease"
+    assert index.forms[("don't", "care")] == "don\u2019t care"
+    assert index.longest >= 4
