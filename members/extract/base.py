@@ -1,0 +1,40 @@
+"""The extractor interface: a description goes in, the person's emotion words come out.
+
+Extractors follow scikit-learn conventions: parameters are dataclass fields (they round-trip
+through get_params), `fit` returns self, anything learned lives in attributes ending in '_'.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import fields
+from typing import Mapping, Sequence
+
+
+class Extractor(ABC):
+    """extract(description, member) -> surface emotion words, in the order the text gives them."""
+
+    def fit(
+        self,
+        descriptions: Mapping[str, Mapping[str, str]] | None = None,
+        gold: Mapping[str, Sequence[str]] | None = None,
+    ) -> "Extractor":
+        """descriptions: {member: {clip: text}}; rule and LLM extractors learn nothing."""
+        return self
+
+    @abstractmethod
+    def extract(self, description: str | None, member: str | None = None) -> list[str]:
+        """The emotion words of one description; [] when it names none (or is empty)."""
+
+    def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
+        """{clip: words} for {clip: description}; subclasses may run these concurrently."""
+        return {clip: self.extract(text, member) for clip, text in descriptions.items()}
+
+    def get_params(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_")}
+
+    def set_params(self, **params) -> "Extractor":
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise ValueError(f"{type(self).__name__} has no parameter '{key}'")
+            setattr(self, key, value)
+        return self

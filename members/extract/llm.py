@@ -1,0 +1,137 @@
+"""The LLM extractor: asks an OpenAI-compatible chat server for the person's emotion labels.
+
+For users who run a server (lmdeploy `api_server`, vLLM, ...) with e.g. Qwen2.5-7B-Instruct,
+this reproduces the official extraction step with temperature 0. Each answer is cached on disk
+as JSON, keyed by a hash of model, prompt and description, so a rerun sends no request for a
+description it has seen. Requests run in a thread pool with a timeout and retries.
+Only the standard library is used (urllib), so no client package is needed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from ensemble.errors import InputError
+from ensemble.labels import atomic_write_text, normalise_label
+from members.extract.base import Extractor
+
+log = logging.getLogger(__name__)
+
+PROMPT = (
+    "Below is a description of a person in a video clip, written by another model. "
+    "Extract the emotion labels that the description concludes the person feels. "
+    "Leave out emotions that are negated (e.g. 'shows no signs of anger'), emotions of other people "
+    "or of the scene, and words that are not emotions. "
+    "Answer with a list only, in the form [label1, label2, ...]; answer [] if no emotion is named.\n\n"
+    "Description: {description}"
+)
+_LIST = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_answer(answer: str) -> list[str]:
+    """The labels of the last bracketed list in an answer ('[happy, relieved]'); [] when there is none."""
+    lists = _LIST.findall(answer or "")
+    if not lists:
+        return []
+    items = re.split(r"[,'\"/;]|\band\b", lists[-1])
+    return list(dict.fromkeys(word for word in (normalise_label(item) for item in items) if word))
+
+
+@dataclass
+class LLMExtractor(Extractor):
+    """Chat-completions extraction.
+
+    url: the server root (".../v1/chat/completions" is appended unless the URL already ends so).
+    model: the model name the server serves. cache_dir: where answers are cached ('' = no cache).
+    workers: concurrent requests. timeout: seconds per request. retries: extra attempts after a
+    failure, with exponential backoff starting at `backoff` seconds. api_key: sent as a Bearer token
+    when given. max_chars: descriptions are cut to their last max_chars characters.
+    """
+
+    url: str = "http://127.0.0.1:23333"
+    model: str = "Qwen2.5-7B-Instruct"
+    prompt: str = PROMPT
+    cache_dir: str = ""
+    workers: int = 8
+    timeout: float = 60.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_tokens: int = 128
+    api_key: str = ""
+    max_chars: int = 20000
+    requests_sent_: int = field(default=0, init=False, repr=False)
+
+    def _endpoint(self) -> str:
+        url = self.url.rstrip("/")
+        return url if url.endswith("/chat/completions") else f"{url}/v1/chat/completions"
+
+    def _key(self, description: str) -> str:
+        text = json.dumps([self.model, self.prompt, description], ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _cache_path(self, description: str) -> Path | None:
+        if not self.cache_dir:
+            return None
+        key = self._key(description)
+        return Path(self.cache_dir) / key[:2] / f"{key}.json"
+
+    def _ask(self, description: str) -> str:
+        body = json.dumps({
+            "model": self.model,
+            "messages": [{"role": "user", "content": self.prompt.format(description=description)}],
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+        }).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        error: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            request = urllib.request.Request(self._endpoint(), data=body, headers=headers, method="POST")
+            try:
+                self.requests_sent_ += 1
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    reply = json.loads(response.read().decode("utf-8"))
+                return str(reply["choices"][0]["message"]["content"])
+            except urllib.error.HTTPError as failure:
+                error = failure
+                if failure.code < 500 and failure.code != 429:
+                    break  # a client error will not succeed on retry
+            except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as failure:
+                error = failure
+            log.debug("LLM request failed (attempt %d): %s", attempt + 1, error)
+        raise InputError(f"{self._endpoint()}: no usable answer after {self.retries + 1} attempts ({error})")
+
+    def extract(self, description: str | None, member: str | None = None) -> list[str]:
+        text = (description or "").strip()[-self.max_chars :]
+        if not text:
+            return []
+        path = self._cache_path(text)
+        if path is not None and path.is_file():
+            try:
+                return list(json.loads(path.read_text(encoding="utf-8"))["labels"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("%s: unreadable cache entry, asking again", path)
+        answer = self._ask(text)
+        labels = parse_answer(answer)
+        if path is not None:
+            record = {"model": self.model, "answer": answer, "labels": labels}
+            atomic_write_text(path, json.dumps(record, ensure_ascii=False))
+        return labels
+
+    def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
+        clips = list(descriptions)
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            results = list(pool.map(lambda clip: self.extract(descriptions[clip], member), clips))
+        return dict(zip(clips, results))
