@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("ensemble.commands.evaluate", "score a prediction file with the MER-OV metrics"),
     "tune": ("ensemble.commands.tune", "choose judge parameters by cross-validation on gold clips"),
     "run": ("ensemble.commands.run", "write a submission CSV from a config"),
+    "extract": ("ensemble.commands.extract", "turn member descriptions into emotion labels (name,openset CSV)"),
 }
 
 

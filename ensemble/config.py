@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -42,11 +43,18 @@ class EnsembleConfig:
     cache_dir: str = ".cache"
 
 
-def check_overrides(overrides: Sequence[str]) -> list[str]:
-    bad = [item for item in overrides if "=" not in item]
-    if bad:
-        raise InputError(f"unrecognised argument '{bad[0]}' (overrides are written key=value)")
-    return list(overrides)
+def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """Apply `key=value` overrides in place; keys may index lists (`members.0.trust_pickle=false`)."""
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"unrecognised argument '{item}' (overrides are written key=value)")
+        key, text = item.split("=", 1)
+        try:
+            value = yaml.safe_load(text) if text else ""
+            OmegaConf.update(config, key.strip(), value, merge=True)
+        except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
+            raise InputError(f"override '{item}': {str(error).splitlines()[0]}") from None
+    return config
 
 
 def resolve_data_root(explicit: str | None, configured: str | None = None) -> str:
@@ -54,12 +62,13 @@ def resolve_data_root(explicit: str | None, configured: str | None = None) -> st
     return explicit or os.environ.get("OVMER_DATA") or configured or DEFAULT_DATA_ROOT
 
 
-def merge(schema: Any, *sources) -> DictConfig:
-    """Merge config sources onto a structured schema; InputError on unknown keys or bad types."""
+def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
+    """Merge config sources onto a structured schema, then the overrides; InputError on bad keys or types."""
     try:
-        return OmegaConf.merge(OmegaConf.structured(schema), *sources)
-    except OmegaConfBaseException as error:
+        config = OmegaConf.merge(OmegaConf.structured(schema), *sources)
+    except (OmegaConfBaseException, TypeError) as error:
         raise InputError(f"config: {str(error).splitlines()[0]}") from None
+    return apply_overrides(config, overrides)
 
 
 def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_root: str | None = None) -> DictConfig:
@@ -69,13 +78,11 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
         raise InputError(f"{path}: config file not found")
     try:
         from_file = OmegaConf.load(path)
-        from_cli = OmegaConf.from_dotlist(check_overrides(overrides))
-    except OmegaConfBaseException as error:
+    except (OmegaConfBaseException, yaml.YAMLError) as error:
         raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
-    config = merge(EnsembleConfig, from_file, from_cli)
-    config.data_root = resolve_data_root(data_root, None if "data_root" not in from_file else from_file.data_root)
-    if "data_root" in from_cli:
-        config.data_root = from_cli.data_root
+    config = merge(EnsembleConfig, from_file)
+    config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
+    apply_overrides(config, overrides)  # a data_root=... override wins over everything
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "

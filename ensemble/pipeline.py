@@ -28,7 +28,7 @@ LabelsByMember = dict[str, dict[str, list[str]]]
 def _instantiate(cls: type, params: Mapping[str, Any], what: str):
     """cls(**params) with an InputError naming the bad parameter instead of a TypeError."""
     if dataclasses.is_dataclass(cls):
-        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        known = _field_names(cls)
         unknown = sorted(set(params) - known)
         if unknown:
             raise InputError(f"{what}: unknown parameter '{unknown[0]}' (known: {', '.join(sorted(known))})")
@@ -36,6 +36,10 @@ def _instantiate(cls: type, params: Mapping[str, Any], what: str):
         return cls(**params)
     except (TypeError, ValueError) as error:
         raise InputError(f"{what}: {error}") from None
+
+
+def _field_names(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else set()
 
 
 def _plain(node) -> dict:
@@ -54,17 +58,18 @@ def build_members(config: DictConfig) -> list[Member]:
         if name in seen:
             raise InputError(f"config: member '{name}' is named twice")
         seen.add(name)
-        kind = params.pop("type", "cached")
-        members.append(_instantiate(resolve_member(kind), params, f"member '{name}'"))
+        cls = resolve_member(params.pop("type", "cached"))
+        if "lexicon" in _field_names(cls) and "lexicon" not in params:
+            params["lexicon"] = config.lexicon
+        members.append(_instantiate(cls, params, f"member '{name}'"))
     return members
 
 
 def build_vocabulary(config: DictConfig) -> Vocabulary:
     params = _plain(config.vocab)
     cls = resolve_vocab(params.pop("type", "lexicon"))
-    fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
     for shared in ("lexicon", "cache_dir"):  # handed down from the top level where the class takes them
-        if shared in fields and shared not in params:
+        if shared in _field_names(cls) and shared not in params:
             params[shared] = config[shared]
     return _instantiate(cls, params, "vocab")
 

@@ -10,6 +10,7 @@ from ensemble.errors import InputError
 
 MEMBER_TYPES: dict[str, str] = {
     "cached": "members.cached:CachedMember",
+    "described": "members.extract.member:ExtractingMember",
 }
 
 

@@ -143,3 +143,20 @@ def test_evaluate_with_local_grouper(tmp_path):
     identity = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "identity", "--json")
     assert local["n_clips"] == 5
     assert 0 <= json.loads(identity.stdout)["mer2024"]["avg"] <= local["avg"] <= 1
+
+
+def test_run_from_descriptions(tmp_path):
+    """Members of `type: described` extract labels from their descriptions inside `run`."""
+    out = tmp_path / "sub.csv"
+    process = run_cli("run", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", out)
+    assert process.returncode == 0, process.stderr
+    process = run_cli("evaluate", "--gold", GOLD, "--pred", out, "--json")
+    assert json.loads(process.stdout)["ew"]["l1_f"] > 60
+
+
+def test_described_member_without_trust_is_refused(tmp_path):
+    out = tmp_path / "sub.csv"
+    line = _one_error_line(
+        run_cli("run", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", out, "members.0.trust_pickle=false")
+    )
+    assert "trust_pickle" in line and not out.exists()

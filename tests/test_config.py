@@ -36,5 +36,12 @@ def test_saved_config_keeps_interpolations(tmp_path):
 
 
 def test_unknown_top_level_key(tmp_path):
-    with pytest.raises(InputError, match="config"):
+    with pytest.raises(InputError, match="override 'nonsense_key=1': Key 'nonsense_key' not in"):
         load_config(None, ["nonsense_key=1"], data_root=str(DATA))
+
+
+def test_overrides_reach_list_items_and_parse_types():
+    config = load_config(None, ["members.1.path=/x.npz", "judge.k=4", "tune.grid.k=[1,2]"], data_root=str(DATA))
+    assert config.members[1].path == "/x.npz"
+    assert config.judge.k == 4
+    assert list(config.tune.grid.k) == [1, 2]

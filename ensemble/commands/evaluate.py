@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
-from ensemble.config import check_overrides, merge, resolve_data_root
+from ensemble.config import merge, resolve_data_root
 from ensemble.errors import InputError
 from ensemble.labels import read_label_csv
 from ensemble.metrics import ew_scores, mer2024_scores
@@ -90,7 +90,7 @@ def _table(result: dict) -> str:
 def main(args, overrides) -> int:
     flags = {k: v for k, v in vars(args).items() if v not in (None, False) and k != "verbose"}
     flags["data_root"] = resolve_data_root(flags.pop("data_root", None))
-    config = merge(EvaluateConfig, flags, OmegaConf.from_dotlist(check_overrides(overrides)))
+    config = merge(EvaluateConfig, flags, overrides=overrides)
     for needed in ("gold", "pred"):
         if OmegaConf.is_missing(config, needed):
             raise InputError(f"evaluate needs --{needed}")

@@ -22,13 +22,14 @@ class ExtractingMember(CachedMember):
     """
 
     extractor: dict[str, Any] = field(default_factory=dict)
+    lexicon: str = ""  # handed to an extractor that reads the lexicon and names none itself
     _extracted: dict[str, MemberOutput] | None = field(default=None, init=False, repr=False)
 
     def outputs(self) -> dict[str, MemberOutput]:
         if self._extracted is None:
             stored = super().outputs()
             pending = {clip: out.description for clip, out in stored.items() if out.labels is None}
-            labels = make_extractor(self.extractor).extract_many(pending, self.name) if pending else {}
+            labels = make_extractor(self.extractor, self.lexicon or None).extract_many(pending, self.name) if pending else {}
             self._extracted = {
                 clip: out if out.labels is not None else MemberOutput(labels=labels[clip], description=out.description)
                 for clip, out in stored.items()

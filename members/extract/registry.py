@@ -23,10 +23,10 @@ def default_lexicon() -> str:
     return str(Path(root) / "lexicon" / "mer2025")
 
 
-def make_extractor(config: Mapping[str, Any] | None) -> Extractor:
+def make_extractor(config: Mapping[str, Any] | None, lexicon: str | None = None) -> Extractor:
     """Build an extractor: `type` picks the class (or 'module:Class'), the other keys are its parameters.
 
-    Extractors that read the lexicon get `default_lexicon()` when the config names none.
+    Extractors that read the lexicon and name none get `lexicon`, else `default_lexicon()`.
     """
     params = dict(config or {})
     kind = str(params.pop("type", DEFAULT_TYPE))
@@ -36,5 +36,5 @@ def make_extractor(config: Mapping[str, Any] | None) -> Extractor:
     except TypeError as error:
         raise InputError(f"extractor '{kind}': bad parameters {sorted(params)} ({error})") from None
     if "lexicon" in extractor.get_params() and not extractor.lexicon:
-        extractor.lexicon = default_lexicon()
+        extractor.lexicon = lexicon or default_lexicon()
     return extractor
