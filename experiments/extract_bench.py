@@ -80,7 +80,7 @@ def timed(extractor, items, workers: int, repeat: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

@@ -19,6 +19,7 @@ Usage: python experiments/extract_eval.py [--data ../shared/data] > extract_eval
 from __future__ import annotations
 
 import argparse
+import os
 import itertools
 import json
 import logging
@@ -125,7 +126,7 @@ def vote_cv(labels_per_fold, gold, lexicon_dir, lexicon, split) -> tuple[dict, l
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     data = Path(args.data)

@@ -9,6 +9,7 @@ Usage: python experiments/extract_fit.py --out learned_extractor.json [--gold GO
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from members.readers import read_outputs  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
     parser.add_argument("--gold", default=None, help="gold CSV (default: DATA/ovmerd/gold_dev.csv)")
     parser.add_argument("--member", action="append", default=[], help="NAME=PATH of a description file")
     parser.add_argument("--out", required=True)
