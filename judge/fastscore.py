@@ -87,3 +87,64 @@ class FastScorer:
             "ew_l1_r": float(l1[:, 1].mean()),
             "m_avg": float(table[:, 2].mean()),
         }
+
+
+class PrefixTable:
+    """Per clip, the EW precision/recall of every prefix of its clusters ranked by score.
+
+    A judge that keeps the clusters above a threshold (with a floor and a cap) always keeps a
+    prefix of that ranking, so scoring a threshold only has to pick one prefix length per clip:
+    calibrating over many thresholds costs a lookup each, not a metric run.
+    """
+
+    def __init__(self, scorer: FastScorer, clips: Sequence[str], rows: Sequence[Sequence[tuple]], scores: Sequence[np.ndarray]):
+        n_metrics = len(scorer.maps.names)
+        longest = max((len(r) for r in rows), default=0)
+        self.scores = scores
+        # pr[c, n, i] = (P, R) of clip c's first n clusters under mapping i; valid[c, i]: gold non-empty.
+        self.pr = np.zeros((len(clips), longest + 1, n_metrics, 2))
+        self.valid = np.zeros((len(clips), n_metrics), dtype=bool)
+        self.orders = []
+        for c, (clip, clip_rows, clip_scores) in enumerate(zip(clips, rows, scores)):
+            order = np.argsort(-np.asarray(clip_scores), kind="stable")
+            self.orders.append(order)
+            gold = scorer.gold_sets(clip)
+            for i in range(n_metrics):
+                self.valid[c, i] = bool(gold[i])
+                if not gold[i]:
+                    continue
+                predicted: set = set()
+                for n, j in enumerate(order, start=1):
+                    value = clip_rows[j][i]
+                    if value is not None:
+                        predicted.add(value)
+                    if predicted:
+                        hits = len(gold[i] & predicted)
+                        self.pr[c, n, i] = hits / len(predicted), hits / len(gold[i])
+                self.pr[c, len(order) + 1 :, i] = self.pr[c, len(order), i]
+        self._l1 = [scorer.maps.index(name) for name in L1_NAMES]
+
+    def lengths(self, threshold: float, min_labels: int, max_labels: int) -> np.ndarray:
+        out = np.empty(len(self.scores), dtype=int)
+        for c, s in enumerate(self.scores):
+            n = int(np.sum(np.asarray(s) >= threshold))
+            if n < min_labels:
+                n = min(min_labels, len(s))
+            if max_labels:
+                n = min(n, max_labels)
+            out[c] = n
+        return out
+
+    def __call__(self, lengths: np.ndarray) -> dict[str, float]:
+        chosen = self.pr[np.arange(len(lengths)), lengths]  # (clips, metrics, 2)
+        counts = self.valid.sum(axis=0)
+        sums = (chosen * self.valid[:, :, None]).sum(axis=0)
+        means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+        p, r = means[:, 0], means[:, 1]
+        f = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
+        return {
+            "ew_l1_f": float(100 * f[self._l1].mean()),
+            "ew_l1_p": float(100 * p[self._l1].mean()),
+            "ew_l1_r": float(100 * r[self._l1].mean()),
+            "m_avg": float(100 * f.mean()),
+        }

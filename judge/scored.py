@@ -19,7 +19,7 @@ import numpy as np
 from ensemble.errors import InputError
 from judge.ballot import ClipBallot
 from judge.base import Judge
-from judge.fastscore import L1_NAMES, FastScorer, WordMaps
+from judge.fastscore import L1_NAMES, FastScorer, PrefixTable, WordMaps
 from judge.features import ClusterView, view
 from judge.objective import Objective
 
@@ -105,21 +105,16 @@ class ScoredJudge(Judge):
         if objective.needs_groupings:
             log.debug("calibrating on EW-L1 F: the MER2024 metric needs groupings the judge does not hold")
             objective = Objective.parse("ew_l1_f")
-        scored = [(v, self._scores(v)) for v in views]
-        all_scores = np.concatenate([s for _, s in scored]) if scored else np.zeros(1)
-        candidates = np.unique(np.quantile(all_scores, np.linspace(0, 1, N_THRESHOLDS))) if all_scores.size else [0.0]
-        clips = [v.ballot.clip for v in views]
+        scores = [self._scores(v) for v in views]
+        table = PrefixTable(scorer, [v.ballot.clip for v in views], [v.rows for v in views], scores)
+        pooled = np.concatenate(scores) if scores else np.zeros(0)
+        candidates = np.unique(np.quantile(pooled, np.linspace(0, 1, N_THRESHOLDS))) if pooled.size else np.zeros(1)
         best, best_value = float(candidates[0]), -math.inf
         for threshold in candidates:
-            predictions = {v.ballot.clip: self._words(v, s, threshold) for v, s in scored}
-            value = objective.value(scorer(clips, predictions))
+            value = objective.value(table(table.lengths(threshold, self.min_labels, self.max_labels)))
             if value > best_value + 1e-12:
                 best, best_value = float(threshold), value
         return best
-
-    def _words(self, v: ClusterView, scores: np.ndarray, threshold: float) -> list[str]:
-        kept = select(scores, threshold, self.min_labels, self.max_labels)
-        return list(dict.fromkeys(v.words[j] for j in kept))
 
     # ---- prediction -----------------------------------------------------------------
     def keep(self, ballot: ClipBallot) -> list[str]:

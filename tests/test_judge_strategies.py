@@ -12,7 +12,8 @@ from ensemble.errors import InputError
 from ensemble.labels import read_label_csv
 from ensemble.metrics import ew_scores
 from judge.ballot import make_ballots
-from judge.fastscore import FastScorer
+from judge.fastscore import FastScorer, PrefixTable
+from judge.features import view
 from judge.objective import Objective
 from judge.scored import select
 from judge.stacker import Stacker
@@ -58,6 +59,23 @@ def test_fast_scorer_matches_official_metric(real):
         mine = fast(clips, pred)
         assert mine["ew_l1_f"] == pytest.approx(official.level(1), abs=1e-9)
         assert mine["ew_l1_p"] == pytest.approx(official.level(1, "p"), abs=1e-9)
+        assert mine["m_avg"] == pytest.approx(official.m_avg, abs=1e-9)
+
+
+def test_prefix_table_scores_what_the_judge_predicts(real):
+    """Threshold calibration's shortcut gives the official figures of the judge's own answers."""
+    gold, clips, labels, vocab = real
+    lexicon = load_lexicon(LEXICON)
+    ballots = ballots_of(labels, vocab, clips)
+    judge = WeightedVote(lexicon=LEXICON, coarse_weight=0.5, min_labels=1, max_labels=3).fit(ballots, gold)
+    fast = FastScorer(lexicon, gold)
+    views = [view(b, fast.maps) for b in ballots]
+    table = PrefixTable(fast, clips, [v.rows for v in views], [judge._scores(v) for v in views])
+    for threshold in (0.0, 0.3, 0.6, 2.0):
+        judge.threshold_ = threshold
+        official = ew_scores(gold, judge.predict(ballots), lexicon)
+        mine = table(table.lengths(threshold, 1, 3))
+        assert mine["ew_l1_f"] == pytest.approx(official.level(1), abs=1e-9)
         assert mine["m_avg"] == pytest.approx(official.m_avg, abs=1e-9)
 
 
