@@ -73,7 +73,7 @@ def test_run_with_tuned_learned_judge_needs_no_gold(tmp_path):
     out = tmp_path / "tuned.yaml"
     assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--no-loo"]) == 0
     tuned = OmegaConf.load(out)
-    assert tuned.judge.type == "stacker" and tuned.judge.lexicon == "${lexicon}"
+    assert tuned.judge.type == "stacker" and OmegaConf.to_container(tuned.judge)["lexicon"] == "${lexicon}"
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     assert cli(["run", "--config", str(out), "--out", str(first)]) == 0
     assert cli(["run", "--config", str(out), "--out", str(second)]) == 0

@@ -135,7 +135,7 @@ def main(args, overrides) -> int:
         final.save_state(state)
         judge["state"] = state
         log.info("wrote judge state %s", state)
-    tuned.judge = judge
+    OmegaConf.update(tuned, "judge", judge, merge=False)
     tuned.tune.objective = report["objective"]
     if args.report:
         plot = args.plot or _default_beside(args.report, ".png")
