@@ -8,6 +8,7 @@ JUDGE_TYPES: dict[str, str] = {
     "weighted": "judge.weighted:WeightedVote",
     "coarse": "judge.weighted:CoarseVote",
     "stacker": "judge.stacker:Stacker",
+    "category": "judge.category:CategoryJudge",
 }
 
 
