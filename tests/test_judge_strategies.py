@@ -19,6 +19,7 @@ from judge.scored import select
 from judge.stacker import Stacker
 from judge.tuning import candidates, make_judge
 from judge.weighted import CoarseVote, WeightedVote
+from judge.category import CategoryJudge
 from members.readers import read_label_sets
 from vocab.clusters import LexiconVocabulary
 from vocab.lexicon import load_lexicon
@@ -194,7 +195,7 @@ def test_learned_judges_emit_members_surface_words(real):
     gold, clips, labels, vocab = real
     ballots = ballots_of(labels, vocab, clips)
     said = {c: {w.strip().lower() for m in labels for w in labels[m].get(c, [])} for c in clips}
-    for judge in (Stacker(lexicon=LEXICON), WeightedVote(lexicon=LEXICON), CoarseVote(lexicon=LEXICON)):
+    for judge in (Stacker(lexicon=LEXICON), WeightedVote(lexicon=LEXICON), CoarseVote(lexicon=LEXICON), CategoryJudge(lexicon=LEXICON)):
         for clip, words in judge.fit(ballots, gold).predict(ballots).items():
             assert set(words) <= said[clip]
 
@@ -220,3 +221,38 @@ def test_candidates_from_both_grid_spellings():
     with pytest.raises(InputError, match="unknown parameter 'kk'"):
         make_judge({"type": "kofn", "kk": 1})
     assert not math.isnan(make_judge({"type": "stacker"}, {"lexicon": LEXICON, "k": 3}).C)
+
+
+def test_category_judge_round_trips_and_covers_each_category_once(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON, mappings="l1").fit(ballots[:60], gold)
+    assert 0 < judge.threshold_ < 1
+    predictions = judge.predict(ballots[60:])
+    lexicon = load_lexicon(LEXICON)
+    for clip, words in predictions.items():
+        assert words  # floor of 1
+        # Greedy cover: every kept word brings a wheel category no earlier word brought.
+        seen = set()
+        for index, word in enumerate(words):
+            cats = {(k, lexicon.map_wheel(word, k, 1)) for k in range(1, 6)} - {(k, None) for k in range(1, 6)}
+            assert index == 0 or cats - seen  # the first may be the floor's pick
+            seen |= cats
+    path = tmp_path / "category.json"
+    judge.save_state(path)
+    loaded = CategoryJudge(lexicon=LEXICON, mappings="l1", state=str(path)).fit(ballots)
+    assert loaded.predict(ballots[60:]) == predictions
+
+
+def test_category_judge_with_missing_and_mute_members(real):
+    gold, clips, labels, vocab = real
+    odd = {**labels, "mute": {c: [] for c in clips}}
+    odd["AffectGPT-e30"] = {c: labels["AffectGPT-e30"][c] for c in clips[::2]}
+    ballots = ballots_of(odd, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON).fit(ballots, gold)
+    assert judge.reliability_["mute"] == 0.0
+    assert judge.coefficients()["vote:mute"] == 0.0
+    predictions = judge.predict(ballots)
+    assert all(predictions[b.clip] for b in ballots if not b.is_empty())
+    with pytest.raises(InputError, match="mappings must be"):
+        CategoryJudge(lexicon=LEXICON, mappings="wheels").fit(ballots, gold)

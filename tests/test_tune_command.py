@@ -41,7 +41,7 @@ def baseline(name: str) -> dict:
 
 
 AGPT = {"name": "AffectGPT-e30", "path": "${data_root}/ovmerd/members/affectgpt/checkpoint_000030_loss_0.602-openset.npz"}
-GRID = {"kofn": {"k": [1, 2, 3]}, "weighted": {"power": [1]}, "stacker": {"C": [0.1]}}
+GRID = {"kofn": {"k": [1, 2, 3]}, "weighted": {"power": [1]}, "stacker": {"C": [0.1]}, "category": {"C": [0.3]}}
 
 
 def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path):
@@ -50,7 +50,7 @@ def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path):
     assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--report", str(report)]) == 0
     data = json.loads(report.read_text())
     assert set(data["members"]) == {"Video-ChatGPT", "mPLUG-Owl", "AffectGPT-e30"}
-    assert len(data["ensemble"]["fold_scores"]) == 3 and data["n_candidates"] == 5
+    assert len(data["ensemble"]["fold_scores"]) == 3 and data["n_candidates"] == 6
     for row in [data["ensemble"]["cv"], *data["members"].values()]:
         assert {"ew_l1_f", "ew_l1_p", "ew_l1_r", "m_avg"} <= set(row) and "std" in row["ew_l1_f"]
     assert set(data["leave_one_out"]) == set(data["members"])
