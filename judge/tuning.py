@@ -114,6 +114,18 @@ def folds(clips: Sequence[str], n_folds: int, seed: int) -> list[tuple[list[str]
     return [([clips[i] for i in tr], [clips[i] for i in te]) for tr, te in splitter.split(clips)]
 
 
+def judge_code_version() -> str:
+    """A digest of the judge package's source: part of every cache key, so editing a judge
+    never reuses fits of the old code."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def fit_and_score(
     params: Mapping[str, Any],
     shared: Mapping[str, Any],
@@ -121,8 +133,11 @@ def fit_and_score(
     test: Sequence[ClipBallot],
     gold: Gold,
     scorer: ScorerSpec,
+    code_version: str = "",
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """Fit one candidate on `train`, score it on `test`: (scores, test predictions)."""
+    """Fit one candidate on `train`, score it on `test`: (scores, test predictions).
+
+    code_version only keys the disk cache (see judge_code_version)."""
     judge = make_judge(params, shared).fit(train, {b.clip: gold[b.clip] for b in train})
     predictions = judge.predict(test)
     return scorer.build()({b.clip: gold[b.clip] for b in test}, predictions), predictions
@@ -190,6 +205,7 @@ def cross_validate(
     # Split index len(outer) is "all gold clips": its inner folds make the final choice.
     inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
     job = Memory(cache_dir, verbose=0).cache(fit_and_score) if cache_dir else fit_and_score
+    version = judge_code_version()
     tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
     # The last split's folds are the outer folds: its fits give the held-out scores too.
     last = len(outer)
@@ -200,7 +216,7 @@ def cross_validate(
     log.info("tuning %d candidates: %d fits (%d folds, nested) on %d jobs", len(grid), len(tasks), n_folds, n_jobs)
     results = Parallel(n_jobs=n_jobs)(
         delayed(job)(
-            grid[c], shared, [by_clip[x] for x in split_of(s, j)[0]], [by_clip[x] for x in split_of(s, j)[1]], gold, scorer
+            grid[c], shared, [by_clip[x] for x in split_of(s, j)[0]], [by_clip[x] for x in split_of(s, j)[1]], gold, scorer, version
         )
         for s, j, c in tasks
     )
