@@ -24,6 +24,7 @@ from judge.features import ClusterView
 from judge.scored import ScoredJudge
 
 N_TAUS = 19
+LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
 
 
 @dataclass
@@ -63,6 +64,12 @@ class CategoryJudge(ScoredJudge):
     # objectives, all 12 for M-avg), "l1", or "all". Covering all 12 also guides the choice
     # of words for EW-L1 (level 2 and M1/M2 tell near-synonyms apart); the tuner can choose.
     mappings: str = "objective"
+    # How clusters are chosen from category probabilities: "linear" adds a cluster while the
+    # probabilities of the categories it newly covers exceed tau on balance; "expected_f"
+    # adds it while it raises each mapping's plug-in expected F, 2*sum(p kept) / (n kept +
+    # lam * expected gold size), so a clip with one sure category stops earlier than a clip
+    # with several likely ones. The calibrated threshold is tau or lam.
+    utility: str = "linear"
 
     kind = "category"
 
@@ -72,6 +79,8 @@ class CategoryJudge(ScoredJudge):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise InputError(f"judge '{self.kind}': {name} must be a finite number > 0, got {value!r}")
+        if self.utility not in ("linear", "expected_f"):
+            raise InputError(f"judge '{self.kind}': utility must be linear or expected_f, got {self.utility!r}")
         if self.mappings not in ("objective", "l1", "all"):
             raise InputError(f"judge '{self.kind}': mappings must be objective, l1 or all, got {self.mappings!r}")
 
@@ -167,6 +176,15 @@ class CategoryJudge(ScoredJudge):
                 self.prior_counts_[key] = self.prior_counts_.get(key, 0) + 1
                 all_y.append(hit)
         self.base_rate_ = float(np.mean(all_y)) if all_y else 0.5
+        # Expected gold categories that no member proposed, per mapping (expected_f's gold size).
+        missed = {i: [] for i in self.indices_}
+        for v, gold in zip(views, golds):
+            by_member = _member_categories(v, self.word_maps_, self.indices_)
+            for i in self.indices_:
+                if gold[i]:
+                    proposed = set().union(*(by_member[m][i] for m in by_member)) if by_member else set()
+                    missed[i].append(len(gold[i] - proposed))
+        self.unproposed_ = [float(np.mean(missed[i])) if missed[i] else 0.0 for i in self.indices_]
         a = self.prior_strength
         self.reliability_ = {
             m: 0.0 if n == 0 else (member_hits.get(m, 0.0) + a * self.base_rate_) / (n + a) for m, n in member_counts.items()
@@ -196,9 +214,11 @@ class CategoryJudge(ScoredJudge):
         z = ((cands.features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
         return dict(zip(cands.keys, 1.0 / (1.0 + np.exp(-z))))
 
-    def _matrix(self, v: ClusterView) -> tuple[np.ndarray, np.ndarray]:
-        """(A, p): A[j, key] = 1 when cluster j's word lands on that (mapping, category); p per key."""
+    def _matrix(self, v: ClusterView) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(A, p, M, G): A[j, key] = 1 when cluster j's word lands on that (mapping, category);
+        p per key; M[key, mapping] one-hot; G per mapping, the expected gold size."""
         probabilities = self._probabilities(v)
+        position = {i: n for n, i in enumerate(self.indices_)}
         keys: dict[tuple[int, str], int] = {}
         for row in v.rows:
             for i in self.indices_:
@@ -209,24 +229,43 @@ class CategoryJudge(ScoredJudge):
             for i in self.indices_:
                 if row[i] is not None:
                     A[j, keys[(i, row[i])]] = 1.0
-        return A, np.array([probabilities.get(key, 0.0) for key in keys])
+        M = np.zeros((len(keys), len(self.indices_)))
+        for (i, _), k in keys.items():
+            M[k, position[i]] = 1.0
+        G = np.array(self.unproposed_, dtype=float)
+        for (i, _), value in probabilities.items():
+            G[position[i]] += value
+        return A, np.array([probabilities.get(key, 0.0) for key in keys]), M, G
 
-    def _choose(self, A: np.ndarray, p: np.ndarray, tau: float) -> list[int]:
+    def _choose(self, A: np.ndarray, p: np.ndarray, M: np.ndarray, G: np.ndarray, threshold: float) -> list[int]:
         """Greedy: add the cluster with the largest positive gain over uncovered categories
         (ties: the alphabetically first cluster, as views list clusters sorted)."""
-        weight = p - tau
         uncovered = np.ones(len(p))
         available = np.ones(len(A), dtype=bool)
         chosen: list[int] = []
         limit = self.max_labels or len(A)
+        expected_f = self.utility == "expected_f"
+        hits, sizes = np.zeros(M.shape[1]), np.zeros(M.shape[1])
+        denominator = threshold * G
         while available.any() and len(chosen) < limit:
-            gains = np.where(available, A @ (weight * uncovered), -np.inf)
+            if expected_f:
+                new_hits = (A * (uncovered * p)) @ M + hits
+                new_sizes = (A * uncovered) @ M + sizes
+                before = np.divide(2 * hits, sizes + denominator, out=np.zeros_like(hits), where=(sizes + denominator) > 0)
+                after = np.divide(2 * new_hits, new_sizes + denominator, out=np.zeros_like(new_hits), where=(new_sizes + denominator) > 0)
+                raw = (after - before).sum(axis=1)
+            else:
+                raw = A @ ((p - threshold) * uncovered)
+            gains = np.where(available, raw, -np.inf)
             best = int(np.argmax(gains))
             if gains[best] <= 1e-12 and len(chosen) >= self.min_labels:
                 break
             chosen.append(best)
             available[best] = False
-            uncovered[A[best] > 0] = 0.0
+            new = (A[best] > 0) & (uncovered > 0)
+            hits += (new * p) @ M
+            sizes += new.astype(float) @ M
+            uncovered[new] = 0.0
         return chosen
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
@@ -238,9 +277,10 @@ class CategoryJudge(ScoredJudge):
         matrices = [self._matrix(v) for v in views]
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
-        for tau in np.linspace(0.05, 0.95, N_TAUS):
+        grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
+        for tau in grid:
             predictions = {
-                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(A, p, tau))) for v, (A, p) in zip(views, matrices)
+                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau))) for v, matrix in zip(views, matrices)
             }
             value = objective.value(scorer(clips, predictions))
             if value > best_value + 1e-12:
@@ -262,7 +302,7 @@ class CategoryJudge(ScoredJudge):
 
     def _scores(self, v: ClusterView) -> np.ndarray:
         """A cluster's gain with nothing covered yet at tau = 0 (for curves and reports)."""
-        A, p = self._matrix(v)
+        A, p, _, _ = self._matrix(v)
         return A @ p if len(A) else np.zeros(0)
 
     def coefficients(self) -> dict[str, float]:
@@ -278,6 +318,7 @@ class CategoryJudge(ScoredJudge):
             "prior_hits": self.prior_hits_,
             "prior_counts": self.prior_counts_,
             "base_rate": self.base_rate_,
+            "unproposed": self.unproposed_,
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
             "coef": self.coef_.tolist(),
@@ -295,6 +336,7 @@ class CategoryJudge(ScoredJudge):
         self.prior_hits_ = {k: float(x) for k, x in data["prior_hits"].items()}
         self.prior_counts_ = {k: int(x) for k, x in data["prior_counts"].items()}
         self.base_rate_ = float(data["base_rate"])
+        self.unproposed_ = [float(x) for x in data["unproposed"]]
         self.mean_, self.scale_, self.coef_ = (np.asarray(data[k], dtype=float) for k in ("mean", "scale", "coef"))
         self.intercept_ = float(data["intercept"])
         if not (len(self.mean_) == len(self.scale_) == len(self.coef_) == len(self.feature_names_) == self._n_features()):
