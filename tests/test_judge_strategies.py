@@ -256,3 +256,16 @@ def test_category_judge_with_missing_and_mute_members(real):
     assert all(predictions[b.clip] for b in ballots if not b.is_empty())
     with pytest.raises(InputError, match="mappings must be"):
         CategoryJudge(lexicon=LEXICON, mappings="wheels").fit(ballots, gold)
+
+
+def test_expected_f_utility_round_trips_and_answers_every_clip(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", objective="m_avg").fit(ballots[:60], gold)
+    predictions = judge.predict(ballots[60:])
+    assert all(predictions.values())
+    path = tmp_path / "ef.json"
+    judge.save_state(path)
+    loaded = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", state=str(path)).fit(ballots)
+    assert loaded.predict(ballots[60:]) == predictions
+    assert json.loads(path.read_text())["params"]["utility"] == "expected_f"

@@ -129,3 +129,15 @@ def test_bad_input_is_one_clear_error_and_no_output(tmp_path, capsys, case, mess
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1]
     assert not out.exists()
+
+
+def test_precision_floor_objective_is_met_on_training_folds(tmp_path):
+    config, gold = write_setup(tmp_path, [baseline("Video-ChatGPT"), baseline("mPLUG-Owl"), AGPT], {"kofn": {"k": [1, 2, 3]}})
+    report = tmp_path / "r.json"
+    assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(tmp_path / "t.yaml"), "--report", str(report),
+                "--objective", "recall@precision>=60", "--no-loo", "--no-cache"]) == 0
+    data = json.loads(report.read_text())
+    assert data["objective"] == "recall@precision>=60"
+    # k = 1 (the union) has the best recall but misses the floor, so the choice is a stricter k.
+    assert data["ensemble"]["final_params"]["k"] > 1
+    assert OmegaConf.load(tmp_path / "t.yaml").tune.objective == "recall@precision>=60"
