@@ -305,6 +305,12 @@ class CategoryJudge(ScoredJudge):
         A, p, _, _ = self._matrix(v)
         return A @ p if len(A) else np.zeros(0)
 
+    def threshold_grid(self, ballots=(), n: int = 25) -> list[float]:
+        """tau from 0 to 1 (linear), or the gold-size weight lam (expected_f): more labels as lam grows."""
+        if self.utility == "expected_f":
+            return [float(x) for x in np.round(np.geomspace(0.1, 10, n), 4)]
+        return [float(x) for x in np.round(np.linspace(0.0, 1.0, n), 4)]
+
     def coefficients(self) -> dict[str, float]:
         return dict(zip(self.feature_names_, map(float, self.coef_)))
 

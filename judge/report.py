@@ -34,8 +34,7 @@ def curve_thresholds(judge, ballots: Sequence[ClipBallot]) -> list[float]:
     if isinstance(judge, KOfNVote):
         return [float(k) for k in range(1, max((len(b.members) for b in ballots), default=1) + 1)]
     if isinstance(judge, ScoredJudge):
-        scores = np.concatenate([list(judge.cluster_scores(b).values()) for b in ballots] or [np.zeros(1)])
-        return sorted(set(np.quantile(scores, np.linspace(0, 1, N_CURVE_POINTS)).round(6).tolist()))
+        return judge.threshold_grid(ballots)
     return []
 
 

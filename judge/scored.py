@@ -125,6 +125,11 @@ class ScoredJudge(Judge):
         v = view(ballot, self.word_maps_)
         return [v.clusters[j] for j in select(self._scores(v), self.threshold_, self.min_labels, self.max_labels)]
 
+    def threshold_grid(self, ballots: Sequence[ClipBallot], n: int = 25) -> list[float]:
+        """Thresholds spanning what this judge can output (for precision-recall curves)."""
+        scores = np.concatenate([list(self.cluster_scores(b).values()) for b in ballots] or [np.zeros(1)])
+        return sorted(set(np.quantile(scores, np.linspace(0, 1, n)).round(6).tolist()))
+
     def cluster_scores(self, ballot: ClipBallot) -> dict[str, float]:
         """Every cluster's score (for curves and reports)."""
         v = view(ballot, self.word_maps_)
