@@ -54,6 +54,7 @@ def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path):
     for row in [data["ensemble"]["cv"], *data["members"].values()]:
         assert {"ew_l1_f", "ew_l1_p", "ew_l1_r", "m_avg"} <= set(row) and "std" in row["ew_l1_f"]
     assert set(data["leave_one_out"]) == set(data["members"])
+    assert data["versus_best_member"]["member"] == "AffectGPT-e30" and len(data["versus_best_member"]["ew_l1_f"]) == 3
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     assert data["pr_curve"]["points"]
     tuned = OmegaConf.load(out)

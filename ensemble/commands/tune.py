@@ -36,11 +36,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
 
 
-def member_rows(prepared, gold, scorer, splits) -> dict[str, dict]:
+def member_folds(prepared, gold, scorer, splits) -> dict[str, list[dict]]:
     """Each member alone, on the same held-out folds; a clip it lacks counts as an empty answer."""
     return {
-        member: summarise([scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in splits])
+        member: [scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in splits]
         for member, per_clip in prepared.labels.items()
+    }
+
+
+def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]], metric: str) -> dict:
+    """Paired, fold by fold: the ensemble minus the member with the best mean (same clips)."""
+    best = max(members, key=lambda m: sum(f[metric] for f in members[m]))
+    return {
+        "member": best,
+        **{
+            key: [round(e[key] - m[key], 2) for e, m in zip(ensemble_folds, members[best])]
+            for key in ("ew_l1_f", "m_avg")
+        },
     }
 
 
@@ -65,7 +77,8 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
     clips = gold_clips_of(prepared.ballots, gold)
     scorer = spec.build()
-    members = member_rows(prepared, gold, scorer, result.splits)
+    per_fold = member_folds(prepared, gold, scorer, result.splits)
+    members = {member: summarise(rows) for member, rows in per_fold.items()}
     by_clip = {b.clip: b for b in prepared.ballots}
     final = make_judge(result.final_params, shared).fit([by_clip[c] for c in clips], {c: gold[c] for c in clips})
     empty = [m for m, per_clip in prepared.labels.items() if not any(per_clip.values())]
@@ -84,6 +97,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         "ensemble": {"cv": result.summary(), "fold_scores": result.fold_scores, "fold_params": result.fold_params,
                      "final_params": result.final_params},
         "members": members,
+        "versus_best_member": versus_best_member(result.fold_scores, per_fold, "ew_l1_f"),
         "candidates_plain_cv": result.candidate_scores,
         "pr_curve": pr_curve(result.final_params, shared, prepared.ballots, gold, result.splits, spec),
     }
@@ -110,8 +124,10 @@ def _print_table(report: dict) -> None:
     metric = Objective.parse(report["objective"]).metric
     best = max(report["members"], key=lambda m: report["members"][m].get(metric, report["members"][m]["ew_l1_f"])["mean"])
     log.info("best single member by %s: %s; final choice: %s", metric, best, report["ensemble"]["final_params"])
+    paired = report["versus_best_member"]
+    log.info("ensemble minus %s, fold by fold: EW-L1 F %s, M-avg %s", paired["member"], paired["ew_l1_f"], paired["m_avg"])
     for member, row in report.get("leave_one_out", {}).items():
-        log.info("  without %-16s EW-L1 F %+5.2f  M-avg %+5.2f", member, -row["ew_l1_f_contribution"], -row["m_avg_contribution"])
+        log.info("  leave out %-16s change: EW-L1 F %+5.2f  M-avg %+5.2f", member, -row["ew_l1_f_contribution"], -row["m_avg_contribution"])
 
 
 def _default_beside(path: str, suffix: str) -> str:
