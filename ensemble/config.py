@@ -38,7 +38,9 @@ class EnsembleConfig:
     lexicon: str = "${data_root}/lexicon/mer2025"
     members: list[dict[str, Any]] = field(default_factory=list)
     vocab: dict[str, Any] = field(default_factory=lambda: {"type": "lexicon"})
-    judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn", "k": 3})
+    # Only the type: a config's own judge section is merged onto this, so any other default
+    # key would leak into judges that do not take it (the k-of-n default k lives in KOfNVote).
+    judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
     tune: TuneConfig = field(default_factory=TuneConfig)
     cache_dir: str = ".cache"
 

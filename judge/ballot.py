@@ -17,6 +17,10 @@ class ClipBallot:
     members: list[str]
     votes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     coarse: dict[str, str | None] = field(default_factory=dict)
+    # How many labels each answering member gave, and where (0 = first) each member first
+    # named each cluster: a member's first words and short answers are its surest.
+    n_labels: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def n_votes(self, cluster: str) -> int:
         return len(self.votes[cluster])
@@ -33,6 +37,19 @@ class ClipBallot:
     def is_empty(self) -> bool:
         return not self.votes
 
+    def without(self, dropped: Sequence[str]) -> "ClipBallot":
+        """The same ballot as if the `dropped` members had never answered."""
+        dropped = set(dropped)
+        ballot = ClipBallot(clip=self.clip, members=[m for m in self.members if m not in dropped])
+        for cluster, by_member in self.votes.items():
+            kept = {m: words for m, words in by_member.items() if m not in dropped}
+            if kept:
+                ballot.votes[cluster] = kept
+                ballot.coarse[cluster] = self.coarse.get(cluster)
+                ballot.positions[cluster] = {m: p for m, p in self.positions.get(cluster, {}).items() if m not in dropped}
+        ballot.n_labels = {m: n for m, n in self.n_labels.items() if m not in dropped}
+        return ballot
+
 
 def make_ballots(
     labels_by_member: Mapping[str, Mapping[str, Sequence[str]]],
@@ -48,6 +65,7 @@ def make_ballots(
         answered = [m for m in labels_by_member if clip in labels_by_member[m]]
         ballot = ClipBallot(clip=clip, members=answered)
         for member in answered:
+            ballot.n_labels[member] = 0
             for label in labels_by_member[member][clip]:
                 word = normalise_label(label)
                 if not word:
@@ -56,6 +74,8 @@ def make_ballots(
                 if not cluster:  # punctuation-only and similar: nothing to vote on
                     continue
                 ballot.votes.setdefault(cluster, {}).setdefault(member, []).append(word)
+                ballot.positions.setdefault(cluster, {}).setdefault(member, ballot.n_labels[member])
+                ballot.n_labels[member] += 1
                 if cluster not in ballot.coarse:
                     ballot.coarse[cluster] = vocabulary.coarse(word)
         ballots.append(ballot)

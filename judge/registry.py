@@ -5,6 +5,10 @@ from members.registry import resolve_target
 
 JUDGE_TYPES: dict[str, str] = {
     "kofn": "judge.vote:KOfNVote",
+    "weighted": "judge.weighted:WeightedVote",
+    "coarse": "judge.weighted:CoarseVote",
+    "stacker": "judge.stacker:Stacker",
+    "category": "judge.category:CategoryJudge",
 }
 
 

@@ -1,15 +1,19 @@
-"""Choosing judge parameters by k-fold cross-validation on gold clips only.
+"""Choosing a judge (strategy and parameters) by nested k-fold cross-validation on gold clips only.
 
-Each fold's parameters are chosen on its training clips and scored on its held-out clips,
-so the reported figures never come from clips the choice saw. The final parameters are
-then chosen on all gold clips, for the submission.
+Outer folds give the reported figures: for each, every candidate is scored by an inner
+cross-validation on the fold's training clips alone, the best is refitted on those clips
+and scored on the held-out clips. The final choice (for the submission) is the candidate
+with the best cross-validated score over all gold clips. No choice ever sees the clips it
+is scored on. Every (candidate, train, test) evaluation is one job: run in parallel with
+joblib and cached on disk, so re-tuning after adding a candidate only runs the new ones.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from sklearn.model_selection import KFold
@@ -18,14 +22,14 @@ from ensemble.errors import InputError
 from ensemble.metrics import ew_scores, mer2024_scores
 from judge.ballot import ClipBallot
 from judge.base import Judge
+from judge.objective import Objective
+from judge.registry import JUDGE_TYPES, resolve
 from vocab.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
 Gold = Mapping[str, Sequence[str]]
-
-# Name -> how to read it off the scores (EW in percent, MER2024 as a fraction).
-OBJECTIVES = ("ew_l1_f", "m_avg", "mer2024_avg")
+OBJECTIVES = ("ew_l1_f", "m_avg", "mer2024_avg")  # plus the floors of judge.objective
 
 
 @dataclass
@@ -43,6 +47,20 @@ class Scorer:
         return row
 
 
+@dataclass(frozen=True)
+class ScorerSpec:
+    """How a worker process rebuilds the Scorer (paths travel cheaper than lexicon tables)."""
+
+    lexicon: str
+    groupings: str | None = None
+
+    def build(self) -> Scorer:
+        from ensemble.metrics.mer2024 import ZipGrouper
+        from vocab.lexicon import load_lexicon
+
+        return Scorer(load_lexicon(self.lexicon), ZipGrouper(self.groupings) if self.groupings else None)
+
+
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """All combinations of a {parameter: [values]} grid, in a fixed order."""
     if not grid:
@@ -52,89 +70,174 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
+def candidates(grid: Mapping[str, Any], default_type: str, fixed: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Judge parameter sets (each with its 'type') from a tune grid.
+
+    Two spellings: {param: [values]} searches the config's judge type (its other judge
+    settings, `fixed`, stay); {type: {param: [values]}, ...} searches several strategies.
+    """
+    grid = dict(grid or {})
+    nested = [isinstance(v, Mapping) for v in grid.values()]
+    if grid and all(nested):
+        unknown = sorted(set(grid) - set(JUDGE_TYPES))
+        if unknown:
+            raise InputError(f"tune.grid: unknown judge type '{unknown[0]}' (known: {', '.join(sorted(JUDGE_TYPES))})")
+        return [{"type": kind, **params} for kind in grid for params in expand_grid(grid[kind] or {})]
+    if any(nested):
+        raise InputError("tune.grid: mix of per-strategy grids and parameter lists; use one spelling")
+    base = {k: v for k, v in (fixed or {}).items() if k not in ("type", "state")}
+    return [{"type": default_type, **base, **params} for params in expand_grid(grid)]
+
+
+def make_judge(params: Mapping[str, Any], shared: Mapping[str, Any] | None = None) -> Judge:
+    """A judge from {'type': ..., param: value}; `shared` settings go to judges that take them."""
+    params = dict(params)
+    cls = resolve(params.pop("type", "kofn"))
+    known = {f.name for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else set()
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InputError(f"judge '{cls.__name__}': unknown parameter '{unknown[0]}' (known: {', '.join(sorted(known))})")
+    for key, value in (shared or {}).items():
+        if key in known and key not in params:
+            params[key] = value
+    return cls(**params)
+
+
 def folds(clips: Sequence[str], n_folds: int, seed: int) -> list[tuple[list[str], list[str]]]:
     """(train clips, test clips) per fold; the same clips and seed give the same folds."""
     clips = sorted(clips)
+    if n_folds < 2:
+        raise InputError(f"tune.folds must be at least 2, got {n_folds}")
     if len(clips) < n_folds:
         raise InputError(f"{len(clips)} gold clips cannot make {n_folds} folds")
     splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return [([clips[i] for i in tr], [clips[i] for i in te]) for tr, te in splitter.split(clips)]
 
 
-def _restrict(gold: Gold, clips: Sequence[str]) -> dict[str, Sequence[str]]:
-    return {c: gold[c] for c in clips}
+def judge_code_version() -> str:
+    """A digest of the judge package's source: part of every cache key, so editing a judge
+    never reuses fits of the old code. report.py only reads fitted judges and is left out."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        if path.name != "report.py":
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
-@dataclass
-class Selection:
-    params: dict[str, Any]
-    objective_value: float
-
-
-def select(
-    make_judge: Callable[[dict], Judge],
-    grid: list[dict],
-    ballots: Sequence[ClipBallot],
+def fit_and_score(
+    params: Mapping[str, Any],
+    shared: Mapping[str, Any],
+    train: Sequence[ClipBallot],
+    test: Sequence[ClipBallot],
     gold: Gold,
-    scorer: Scorer,
-    objective: str,
-) -> Selection:
-    """The grid point with the best objective on these clips (first one wins ties)."""
-    best: Selection | None = None
-    for params in grid:
-        judge = make_judge(params).fit(ballots, gold)
-        value = scorer(_restrict(gold, [b.clip for b in ballots]), judge.predict(ballots))[objective]
-        if best is None or value > best.objective_value + 1e-12:
-            best = Selection(params, value)
-    return best
+    scorer: ScorerSpec,
+    code_version: str = "",
+) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Fit one candidate on `train`, score it on `test`: (scores, test predictions).
+
+    code_version only keys the disk cache (see judge_code_version)."""
+    judge = make_judge(params, shared).fit(train, {b.clip: gold[b.clip] for b in train})
+    predictions = judge.predict(test)
+    return scorer.build()({b.clip: gold[b.clip] for b in test}, predictions), predictions
 
 
 @dataclass
 class CVResult:
-    """Out-of-fold scores per fold, the parameters each fold chose, and the final choice."""
+    """Nested cross-validation: held-out scores per outer fold, what each fold chose, the final choice."""
 
     fold_scores: list[dict[str, float]]
     fold_params: list[dict[str, Any]]
     final_params: dict[str, Any]
     out_of_fold: dict[str, list[str]] = field(default_factory=dict)
+    # Per candidate: mean over the plain (non-nested) folds of all gold clips. Used for the
+    # final choice only; picking the best row of it by eye is itself a selection.
+    candidate_scores: list[dict[str, Any]] = field(default_factory=list)
+    splits: list[tuple[list[str], list[str]]] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, float]]:
-        keys = self.fold_scores[0]
-        return {
-            key: {"mean": float(np.mean([s[key] for s in self.fold_scores])), "std": float(np.std([s[key] for s in self.fold_scores]))}
-            for key in keys
-        }
+        return summarise(self.fold_scores)
+
+
+def summarise(fold_scores: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    return {
+        key: {"mean": float(np.mean([s[key] for s in fold_scores])), "std": float(np.std([s[key] for s in fold_scores]))}
+        for key in fold_scores[0]
+    }
+
+
+def gold_clips_of(ballots: Sequence[ClipBallot], gold: Gold) -> list[str]:
+    covered = {b.clip for b in ballots}
+    clips = sorted(c for c in gold if c in covered)
+    if not clips:
+        raise InputError("the gold file shares no clip with the members")
+    if len(clips) < len(gold):
+        log.warning("%d gold clips have no member output and are left out of tuning", len(gold) - len(clips))
+    return clips
 
 
 def cross_validate(
-    make_judge: Callable[[dict], Judge],
-    grid: list[dict],
+    grid: Sequence[Mapping[str, Any]],
     ballots: Sequence[ClipBallot],
     gold: Gold,
-    scorer: Scorer,
+    scorer: ScorerSpec,
     objective: str = "ew_l1_f",
     n_folds: int = 5,
     seed: int = 0,
+    shared: Mapping[str, Any] | None = None,
+    n_jobs: int = 1,
+    cache_dir: str | None = None,
 ) -> CVResult:
-    """Nested choice: per fold, select on train clips, score on test clips; then select on all."""
-    if objective not in OBJECTIVES:
-        raise InputError(f"unknown objective '{objective}' (known: {', '.join(OBJECTIVES)})")
-    if objective == "mer2024_avg" and scorer.grouper is None:
+    """Nested CV over the candidate judges in `grid` (see the module docstring)."""
+    from joblib import Memory, Parallel, delayed
+
+    goal = Objective.parse(objective)
+    if goal.needs_groupings and not scorer.groupings:
         raise InputError("objective mer2024_avg needs synonym groupings (--groupings ZIP)")
+    if not grid:
+        raise InputError("tune: no candidate judge to try")
+    shared = {"objective": objective, **(shared or {})}
     by_clip = {b.clip: b for b in ballots}
-    gold_clips = sorted(c for c in gold if c in by_clip)
-    if not gold_clips:
-        raise InputError("the gold file shares no clip with the members")
-    if len(gold_clips) < len(gold):
-        log.warning("%d gold clips have no member output and are left out of tuning", len(gold) - len(gold_clips))
+    clips = gold_clips_of(ballots, gold)
+    gold = {c: list(gold[c]) for c in clips}
+    outer = folds(clips, n_folds, seed)
+    # Split index len(outer) is "all gold clips": its inner folds make the final choice.
+    inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
+    job = Memory(cache_dir, verbose=0).cache(fit_and_score) if cache_dir else fit_and_score
+    version = judge_code_version()
+    tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
+    # The last split's folds are the outer folds: its fits give the held-out scores too.
+    last = len(outer)
+
+    def split_of(s, j):
+        return inner[s][j]
+
+    log.info("tuning %d candidates: %d fits (%d folds, nested) on %d jobs", len(grid), len(tasks), n_folds, n_jobs)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(job)(
+            grid[c], shared, [by_clip[x] for x in split_of(s, j)[0]], [by_clip[x] for x in split_of(s, j)[1]], gold, scorer, version
+        )
+        for s, j, c in tasks
+    )
+    table = dict(zip(tasks, results))
+
+    def best_on(s: int) -> int:
+        values = [np.mean([goal.value(table[(s, j, c)][0]) for j in range(len(inner[s]))]) for c in range(len(grid))]
+        return int(np.argmax(values))  # first wins ties
+
     fold_scores, fold_params, out_of_fold = [], [], {}
-    for index, (train, test) in enumerate(folds(gold_clips, n_folds, seed)):
-        chosen = select(make_judge, grid, [by_clip[c] for c in train], gold, scorer, objective)
-        judge = make_judge(chosen.params).fit([by_clip[c] for c in train], gold)
-        predictions = judge.predict([by_clip[c] for c in test])
+    for j in range(len(outer)):
+        chosen = best_on(j)
+        scores, predictions = table[(last, j, chosen)]
+        fold_scores.append(scores)
+        fold_params.append(dict(grid[chosen]))
         out_of_fold.update(predictions)
-        fold_scores.append(scorer(_restrict(gold, test), predictions))
-        fold_params.append(chosen.params)
-        log.info("fold %d: chose %s, held-out %s %.2f", index + 1, chosen.params, objective, fold_scores[-1][objective])
-    final = select(make_judge, grid, [by_clip[c] for c in gold_clips], gold, scorer, objective)
-    return CVResult(fold_scores, fold_params, final.params, out_of_fold)
+        log.info("fold %d: chose %s, held-out %s %.2f", j + 1, grid[chosen], goal.metric, scores[goal.metric])
+    final = best_on(last)
+    candidate_scores = [
+        {"params": dict(grid[c]), **{k: v["mean"] for k, v in summarise([table[(last, j, c)][0] for j in range(len(outer))]).items()}}
+        for c in range(len(grid))
+    ]
+    return CVResult(fold_scores, fold_params, dict(grid[final]), out_of_fold, candidate_scores, outer)

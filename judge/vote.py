@@ -15,7 +15,7 @@ class KOfNVote(Judge):
     clip any member spoke about never gets an empty answer. max_labels: a cap (0 = none).
     """
 
-    k: int = 2
+    k: int = 3
     min_labels: int = 1
     max_labels: int = 0
 

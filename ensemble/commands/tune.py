@@ -1,8 +1,10 @@
-"""`tune`: choose judge parameters by k-fold cross-validation on gold clips, write a tuned config."""
+"""`tune`: choose the judge (strategy and parameters) by nested k-fold cross-validation on gold
+clips, write a tuned config, its judge's fitted state, and a report (JSON + PR-curve PNG)."""
 from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -10,10 +12,11 @@ from omegaconf import OmegaConf
 from ensemble.config import load_config, save_config
 from ensemble.errors import InputError
 from ensemble.labels import atomic_write_text, read_label_csv
-from ensemble.metrics.mer2024 import ZipGrouper
-from ensemble.pipeline import build_judge, prepare
-from judge.tuning import Scorer, cross_validate, expand_grid, folds
-from vocab.lexicon import load_lexicon
+from ensemble.pipeline import coverage_report, prepare
+from judge.objective import Objective
+from judge.report import leave_one_out, plot_pr_curve, pr_curve
+from judge.scored import ScoredJudge
+from judge.tuning import ScorerSpec, candidates, cross_validate, gold_clips_of, make_judge, summarise
 
 log = logging.getLogger(__name__)
 
@@ -22,78 +25,143 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd.yaml)")
     parser.add_argument("--gold", required=True, help="gold CSV (name,openset): the only clips tuning looks at")
     parser.add_argument("--out", required=True, help="tuned config YAML to write (takes `run --config`)")
+    parser.add_argument("--state", help="judge state JSON to write for learned judges (default: OUT with .judge.json)")
     parser.add_argument("--report", help="also write the cross-validation report here (JSON)")
+    parser.add_argument("--plot", help="precision-recall curve PNG (default: REPORT with .png, when --report is given)")
+    parser.add_argument("--objective", help="ew_l1_f (default), m_avg, mer2024_avg, recall@precision>=P, precision@recall>=R")
     parser.add_argument("--groupings", help="cached GPT groupings zip: adds MER2024 Avg to the report")
+    parser.add_argument("--jobs", type=int, help="parallel jobs (default: tune.n_jobs)")
+    parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
+    parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
 
 
-def member_rows(prepared, gold, scorer, clip_folds) -> dict[str, list[dict]]:
-    """Each member alone, scored on the same held-out folds as the ensemble."""
-    rows = {}
-    for member, per_clip in prepared.labels.items():
-        rows[member] = [scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in clip_folds]
-    return rows
+def member_folds(prepared, gold, scorer, splits) -> dict[str, list[dict]]:
+    """Each member alone, on the same held-out folds; a clip it lacks counts as an empty answer."""
+    return {
+        member: [scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in splits]
+        for member, per_clip in prepared.labels.items()
+    }
 
 
-def summarise(fold_scores: list[dict]) -> dict:
-    import numpy as np
+def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]], metric: str) -> dict:
+    """Paired, fold by fold: the ensemble minus the member with the best mean (same clips)."""
+    best = max(members, key=lambda m: sum(f[metric] for f in members[m]))
+    return {
+        "member": best,
+        **{
+            key: [round(e[key] - m[key], 2) for e, m in zip(ensemble_folds, members[best])]
+            for key in ("ew_l1_f", "m_avg")
+        },
+    }
 
-    return {k: {"mean": float(np.mean([s[k] for s in fold_scores])), "std": float(np.std([s[k] for s in fold_scores]))} for k in fold_scores[0]}
 
-
-def tune(config, gold_path: str, groupings: str | None = None) -> tuple[dict, dict]:
-    """Returns (final judge params, report)."""
+def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
+         use_cache: bool = True, loo: bool = True) -> tuple[dict, dict, object]:
+    """Returns (final judge params with type, report, final judge fitted on all gold clips)."""
+    objective = objective or config.tune.objective
+    Objective.parse(objective)
     gold = read_label_csv(gold_path)
     prepared = prepare(config)
-    scorer = Scorer(load_lexicon(config.lexicon), ZipGrouper(groupings) if groupings else None)
-    grid = expand_grid(OmegaConf.to_container(config.tune.grid, resolve=True))
-    result = cross_validate(
-        lambda params: build_judge(config, params),
-        grid,
-        prepared.ballots,
-        gold,
-        scorer,
-        objective=config.tune.objective,
-        n_folds=config.tune.folds,
-        seed=config.tune.seed,
-    )
-    gold_clips = sorted(c for c in gold if c in set(prepared.clips))
-    members = member_rows(prepared, gold, scorer, folds(gold_clips, config.tune.folds, config.tune.seed))
+    lexicon = OmegaConf.to_container(config, resolve=True)["lexicon"]
+    spec = ScorerSpec(str(lexicon), groupings)
+    shared = {"lexicon": str(lexicon), "objective": objective}
+    judge_section = OmegaConf.to_container(config.judge, resolve=True)
+    grid = candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge_section.get("type", "kofn"), judge_section)
+    for params in grid:  # a bad candidate fails here, once, not in a worker
+        candidate = make_judge(params, shared)
+        if hasattr(candidate, "_check_params"):
+            candidate._check_params()
+    n_jobs = n_jobs or config.tune.n_jobs
+    cache = str(Path(config.cache_dir) / "tune") if use_cache else None
+    result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
+    clips = gold_clips_of(prepared.ballots, gold)
+    scorer = spec.build()
+    per_fold = member_folds(prepared, gold, scorer, result.splits)
+    members = {member: summarise(rows) for member, rows in per_fold.items()}
+    by_clip = {b.clip: b for b in prepared.ballots}
+    final = make_judge(result.final_params, shared).fit([by_clip[c] for c in clips], {c: gold[c] for c in clips})
+    empty = [m for m, per_clip in prepared.labels.items() if not any(per_clip.values())]
     report = {
         "gold": str(gold_path),
-        "n_clips": len(gold_clips),
+        "n_clips": len(clips),
         "folds": config.tune.folds,
         "seed": config.tune.seed,
-        "objective": config.tune.objective,
-        "ensemble": {"cv": result.summary(), "fold_params": result.fold_params, "final_params": result.final_params},
-        "members": {m: summarise(rows) for m, rows in members.items()},
+        "objective": objective,
+        "n_candidates": len(grid),
+        "coverage": {
+            "gold_clips_lacking": coverage_report(prepared.labels, clips),
+            "all_clips_lacking": coverage_report(prepared.labels, prepared.clips),
+            "members_without_any_label": empty,
+        },
+        "ensemble": {"cv": result.summary(), "fold_scores": result.fold_scores, "fold_params": result.fold_params,
+                     "final_params": result.final_params},
+        "members": members,
+        "versus_best_member": versus_best_member(result.fold_scores, per_fold, "ew_l1_f"),
+        "candidates_plain_cv": result.candidate_scores,
+        "pr_curve": pr_curve(result.final_params, shared, prepared.ballots, gold, result.splits, spec),
     }
-    return result.final_params, report
+    if hasattr(final, "coefficients"):
+        report["ensemble"]["final_coefficients"] = final.coefficients()
+    if hasattr(final, "weights_"):
+        report["ensemble"]["final_weights"] = final.weights_
+    if loo and len(prepared.labels) > 1:
+        report["leave_one_out"] = leave_one_out(
+            result.final_params, shared, prepared.ballots, gold, result.splits, spec, list(prepared.labels), n_jobs, cache
+        )
+    return result.final_params, report, final
 
 
 def _print_table(report: dict) -> None:
-    objective = report["objective"]
-    log.info("cross-validated on %d gold clips, %d folds (mean ± std over held-out folds):", report["n_clips"], report["folds"])
+    log.info("nested %d-fold CV on %d gold clips (mean ± std over held-out folds):", report["folds"], report["n_clips"])
     rows = [("ensemble", report["ensemble"]["cv"])] + list(report["members"].items())
     for name, cv in rows:
         log.info(
-            "  %-16s EW-L1 F %5.2f ± %4.2f   M-avg %5.2f ± %4.2f   P %5.2f  R %5.2f",
+            "  %-16s EW-L1 F %5.2f ± %4.2f   M-avg %5.2f ± %4.2f   P %5.2f ± %4.2f  R %5.2f ± %4.2f",
             name, cv["ew_l1_f"]["mean"], cv["ew_l1_f"]["std"], cv["m_avg"]["mean"], cv["m_avg"]["std"],
-            cv["ew_l1_p"]["mean"], cv["ew_l1_r"]["mean"],
+            cv["ew_l1_p"]["mean"], cv["ew_l1_p"]["std"], cv["ew_l1_r"]["mean"], cv["ew_l1_r"]["std"],
         )
-    best = max(report["members"], key=lambda m: report["members"][m][objective]["mean"])
-    log.info("best single member by %s: %s; chosen parameters: %s", objective, best, report["ensemble"]["final_params"])
+    metric = Objective.parse(report["objective"]).metric
+    best = max(report["members"], key=lambda m: report["members"][m].get(metric, report["members"][m]["ew_l1_f"])["mean"])
+    log.info("best single member by %s: %s; final choice: %s", metric, best, report["ensemble"]["final_params"])
+    paired = report["versus_best_member"]
+    log.info("ensemble minus %s, fold by fold: EW-L1 F %s, M-avg %s", paired["member"], paired["ew_l1_f"], paired["m_avg"])
+    for member, row in report.get("leave_one_out", {}).items():
+        log.info("  leave out %-16s change: EW-L1 F %+5.2f  M-avg %+5.2f", member, -row["ew_l1_f_contribution"], -row["m_avg_contribution"])
+
+
+def _default_beside(path: str, suffix: str) -> str:
+    p = Path(path)
+    return str(p.with_name(p.stem + suffix))
 
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
-    params, report = tune(config, args.gold, args.groupings)
+    params, report, final = tune(config, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
     _print_table(report)
     tuned = config.copy()
-    for key, value in params.items():
-        tuned.judge[key] = value
+    judge = {k: v for k, v in params.items()}
+    fields = final.get_params()
+    if "lexicon" in fields:
+        judge["lexicon"] = "${lexicon}"
+    if "objective" in fields:
+        judge["objective"] = report["objective"]
+    if isinstance(final, ScoredJudge):
+        state = args.state or _default_beside(args.out, ".judge.json")
+        final.save_state(state)
+        judge["state"] = state
+        log.info("wrote judge state %s", state)
+    OmegaConf.update(tuned, "judge", judge, merge=False)
+    tuned.tune.objective = report["objective"]
     if args.report:
+        plot = args.plot or _default_beside(args.report, ".png")
+        title = f"{Path(args.config or 'configs/ovmerd.yaml').name}: {params.get('type')} judge, {report['n_clips']} gold clips, {report['folds']}-fold CV"
+        tmp = plot + ".tmp.png"
+        plot_pr_curve(report["pr_curve"], report["members"], report["ensemble"]["cv"], tmp, title)
+        os.replace(tmp, plot)
+        report["pr_curve"]["png"] = plot
         atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
+        log.info("wrote report %s and %s", args.report, plot)
     save_config(tuned, args.out)
     log.info("wrote %s", args.out)
     return 0

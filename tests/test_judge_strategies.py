@@ -1,0 +1,271 @@
+"""Judge strategies on real member outputs and the real lexicon (no mocks)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ensemble.errors import InputError
+from ensemble.labels import read_label_csv
+from ensemble.metrics import ew_scores
+from judge.ballot import make_ballots
+from judge.fastscore import FastScorer, PrefixTable
+from judge.features import view
+from judge.objective import Objective
+from judge.scored import select
+from judge.stacker import Stacker
+from judge.tuning import candidates, make_judge
+from judge.weighted import CoarseVote, WeightedVote
+from judge.category import CategoryJudge
+from members.readers import read_label_sets
+from vocab.clusters import LexiconVocabulary
+from vocab.lexicon import load_lexicon
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+LEXICON = str(DATA / "lexicon" / "mer2025")
+BASE = DATA / "ovmerd" / "members" / "ovmer_baselines"
+AGPT = DATA / "ovmerd" / "members" / "affectgpt" / "checkpoint_000030_loss_0.602-openset.npz"
+if not DATA.is_dir():
+    pytest.fail(f"shared data not found at {DATA}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def real():
+    gold = read_label_csv(DATA / "ovmerd" / "gold_dev.csv")
+    clips = sorted(gold)[:80]
+    gold = {c: gold[c] for c in clips}
+    labels = {
+        "Video-ChatGPT": read_label_sets(BASE / "Video-ChatGPT" / "output-reason-7b-nosubtitle-addsub-eng-openset.npz"),
+        "mPLUG-Owl": read_label_sets(BASE / "mPLUG-Owl" / "output-reason-7b-nosubtitle-addsub-eng-openset.npz"),
+        "AffectGPT-e30": read_label_sets(AGPT),
+    }
+    vocab = LexiconVocabulary(lexicon=LEXICON).fit()
+    return gold, clips, labels, vocab
+
+
+def ballots_of(labels, vocab, clips):
+    return make_ballots(labels, vocab, clips)
+
+
+def test_fast_scorer_matches_official_metric(real):
+    gold, clips, labels, _ = real
+    lexicon = load_lexicon(LEXICON)
+    fast = FastScorer(lexicon, gold)
+    for member in labels:
+        pred = {c: labels[member].get(c, []) for c in clips}
+        official = ew_scores(gold, pred, lexicon)
+        mine = fast(clips, pred)
+        assert mine["ew_l1_f"] == pytest.approx(official.level(1), abs=1e-9)
+        assert mine["ew_l1_p"] == pytest.approx(official.level(1, "p"), abs=1e-9)
+        assert mine["m_avg"] == pytest.approx(official.m_avg, abs=1e-9)
+
+
+def test_prefix_table_scores_what_the_judge_predicts(real):
+    """Threshold calibration's shortcut gives the official figures of the judge's own answers."""
+    gold, clips, labels, vocab = real
+    lexicon = load_lexicon(LEXICON)
+    ballots = ballots_of(labels, vocab, clips)
+    judge = WeightedVote(lexicon=LEXICON, coarse_weight=0.5, min_labels=1, max_labels=3).fit(ballots, gold)
+    fast = FastScorer(lexicon, gold)
+    views = [view(b, fast.maps) for b in ballots]
+    table = PrefixTable(fast, clips, [v.rows for v in views], [judge._scores(v) for v in views])
+    for threshold in (0.0, 0.3, 0.6, 2.0):
+        judge.threshold_ = threshold
+        official = ew_scores(gold, judge.predict(ballots), lexicon)
+        mine = table(table.lengths(threshold, 1, 3))
+        assert mine["ew_l1_f"] == pytest.approx(official.level(1), abs=1e-9)
+        assert mine["m_avg"] == pytest.approx(official.m_avg, abs=1e-9)
+
+
+def test_reliable_member_gets_the_larger_weight(real):
+    """A member that repeats gold outweighs one that names a fixed wrong word everywhere."""
+    gold, clips, _, vocab = real
+    labels = {"oracle": {c: list(gold[c]) for c in clips}, "stubborn": {c: ["bored"] for c in clips}}
+    judge = WeightedVote(lexicon=LEXICON).fit(ballots_of(labels, vocab, clips), gold)
+    assert judge.weights_["oracle"] > 2 * judge.weights_["stubborn"]
+    predictions = judge.predict(ballots_of(labels, vocab, clips))
+    assert sum("bored" in p for p in predictions.values()) < sum("bored" in gold[c] for c in clips) + 5
+
+
+def test_member_missing_clips_is_judged_by_the_others(real):
+    gold, clips, labels, vocab = real
+    partial = dict(labels)
+    partial["AffectGPT-e30"] = {c: labels["AffectGPT-e30"][c] for c in clips[: len(clips) // 2]}
+    ballots = ballots_of(partial, vocab, clips)
+    judge = WeightedVote(lexicon=LEXICON).fit(ballots, gold)
+    lacking = [b for b in ballots if "AffectGPT-e30" not in b.members]
+    assert lacking and all(judge.keep(b) for b in lacking if not b.is_empty())
+    # The absent member is out of the denominator: a cluster every present member named scores 1.
+    b = next(b for b in lacking if any(len(v) == len(b.members) for v in b.votes.values()))
+    full = [c for c, v in b.votes.items() if len(v) == len(b.members)][0]
+    assert judge.cluster_scores(b)[full] == pytest.approx(1.0)
+
+
+def test_member_with_all_empty_outputs_never_votes_and_weighs_zero(real):
+    gold, clips, labels, vocab = real
+    with_empty = {**labels, "mute": {c: [] for c in clips}}
+    ballots = ballots_of(with_empty, vocab, clips)
+    judge = WeightedVote(lexicon=LEXICON).fit(ballots, gold)
+    assert judge.weights_["mute"] == 0.0
+    stacker = Stacker(lexicon=LEXICON, C=0.1).fit(ballots, gold)
+    assert stacker.coefficients()["vote:mute"] == 0.0
+    without = WeightedVote(lexicon=LEXICON).fit(ballots_of(labels, vocab, clips), gold)
+    assert judge.predict(ballots) == without.predict(ballots_of(labels, vocab, clips))
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "heavy"])
+def test_bad_weights_are_refused(real, bad):
+    gold, clips, labels, vocab = real
+    weights = {m: 1.0 for m in labels}
+    weights["mPLUG-Owl"] = bad
+    with pytest.raises(InputError, match="weight of 'mPLUG-Owl'"):
+        WeightedVote(lexicon=LEXICON, weights=weights).fit(ballots_of(labels, vocab, clips), gold)
+
+
+def test_fixed_weights_need_every_member(real):
+    gold, clips, labels, vocab = real
+    judge = WeightedVote(lexicon=LEXICON, weights={"AffectGPT-e30": 1.0}, threshold=0.5)
+    judge.fit(ballots_of(labels, vocab, clips), gold)
+    with pytest.raises(InputError, match="no weight for member"):
+        judge.predict(ballots_of(labels, vocab, clips))
+
+
+def test_one_member_weight_reproduces_that_member(real):
+    gold, clips, labels, vocab = real
+    weights = {m: 0.0 for m in labels}
+    weights["AffectGPT-e30"] = 1.0
+    judge = WeightedVote(lexicon=LEXICON, weights=weights, threshold=0.5, min_labels=0).fit(ballots_of(labels, vocab, clips), gold)
+    ballots = ballots_of(labels, vocab, clips)
+    for ballot in ballots:
+        said = {vocab.cluster(w.strip().lower()) for w in labels["AffectGPT-e30"][ballot.clip] if w.strip()}
+        assert set(judge.keep(ballot)) == said
+
+
+def test_cap_and_floor():
+    scores = np.array([0.9, 0.1, 0.5, 0.2])
+    assert select(scores, 0.3, 0, 0) == [0, 2]
+    assert select(scores, 0.95, 1, 0) == [0]
+    assert select(scores, 0.95, 0, 0) == []
+    assert select(scores, 0.0, 1, 2) == [0, 2]
+
+
+def test_floor_means_no_empty_answer_when_members_spoke(real):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = CoarseVote(lexicon=LEXICON, threshold=99.0, min_labels=1).fit(ballots, gold)
+    assert all(len(words) == 1 for words in judge.predict(ballots).values())
+    capped = Stacker(lexicon=LEXICON, max_labels=2).fit(ballots, gold)
+    assert max(len(words) for words in capped.predict(ballots).values()) <= 2
+
+
+def test_stacker_state_round_trips_through_json(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = Stacker(lexicon=LEXICON, C=0.1).fit(ballots[:60], gold)
+    path = tmp_path / "state.json"
+    judge.save_state(path)
+    data = json.loads(path.read_text())  # plain JSON, no pickle
+    assert data["type"] == "stacker" and len(data["coef"]) == len(data["features"])
+    loaded = Stacker(lexicon=LEXICON, C=0.1, state=str(path))
+    assert loaded.needs_fit
+    loaded.fit(ballots)  # no gold: loads the state
+    assert loaded.predict(ballots[60:]) == judge.predict(ballots[60:])
+
+
+def test_weighted_state_round_trips_and_wrong_type_is_refused(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = WeightedVote(lexicon=LEXICON, coarse_weight=0.5).fit(ballots, gold)
+    path = tmp_path / "w.json"
+    judge.save_state(path)
+    loaded = WeightedVote(lexicon=LEXICON, coarse_weight=0.5, state=str(path)).fit(ballots)
+    assert loaded.predict(ballots) == judge.predict(ballots)
+    with pytest.raises(InputError, match="state of a 'weighted' judge"):
+        Stacker(lexicon=LEXICON, state=str(path)).fit(ballots)
+    with pytest.raises(InputError, match="learns from gold"):
+        Stacker(lexicon=LEXICON).fit(ballots)
+    with pytest.raises(InputError, match="not found"):
+        Stacker(lexicon=LEXICON, state=str(tmp_path / "none.json")).fit(ballots)
+
+
+def test_learned_judges_emit_members_surface_words(real):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    said = {c: {w.strip().lower() for m in labels for w in labels[m].get(c, [])} for c in clips}
+    for judge in (Stacker(lexicon=LEXICON), WeightedVote(lexicon=LEXICON), CoarseVote(lexicon=LEXICON), CategoryJudge(lexicon=LEXICON)):
+        for clip, words in judge.fit(ballots, gold).predict(ballots).items():
+            assert set(words) <= said[clip]
+
+
+def test_objectives_parse_and_floors_rank_feasible_first():
+    assert Objective.parse("m_avg").metric == "m_avg"
+    floor = Objective.parse("recall@precision>=60")
+    assert floor.value({"ew_l1_r": 70, "ew_l1_p": 61}) == 70
+    assert floor.value({"ew_l1_r": 90, "ew_l1_p": 59}) < floor.value({"ew_l1_r": 10, "ew_l1_p": 60})
+    assert Objective.parse("precision@recall>=80").metric == "ew_l1_p"
+    for bad in ("f1", "recall@recall>=3", "recall@precision>=200"):
+        with pytest.raises(InputError, match="unknown objective"):
+            Objective.parse(bad)
+
+
+def test_candidates_from_both_grid_spellings():
+    flat = candidates({"k": [1, 2]}, "kofn", {"type": "kofn", "k": 3, "max_labels": 4})
+    assert flat == [{"type": "kofn", "k": 1, "max_labels": 4}, {"type": "kofn", "k": 2, "max_labels": 4}]
+    multi = candidates({"kofn": {"k": [1]}, "stacker": {"C": [0.1, 1.0]}}, "kofn")
+    assert [c["type"] for c in multi] == ["kofn", "stacker", "stacker"]
+    with pytest.raises(InputError, match="unknown judge type 'vote'"):
+        candidates({"vote": {"k": [1]}}, "kofn")
+    with pytest.raises(InputError, match="unknown parameter 'kk'"):
+        make_judge({"type": "kofn", "kk": 1})
+    assert not math.isnan(make_judge({"type": "stacker"}, {"lexicon": LEXICON, "k": 3}).C)
+
+
+def test_category_judge_round_trips_and_covers_each_category_once(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON, mappings="l1").fit(ballots[:60], gold)
+    assert 0 < judge.threshold_ < 1
+    predictions = judge.predict(ballots[60:])
+    lexicon = load_lexicon(LEXICON)
+    for clip, words in predictions.items():
+        assert words  # floor of 1
+        # Greedy cover: every kept word brings a wheel category no earlier word brought.
+        seen = set()
+        for index, word in enumerate(words):
+            cats = {(k, lexicon.map_wheel(word, k, 1)) for k in range(1, 6)} - {(k, None) for k in range(1, 6)}
+            assert index == 0 or cats - seen  # the first may be the floor's pick
+            seen |= cats
+    path = tmp_path / "category.json"
+    judge.save_state(path)
+    loaded = CategoryJudge(lexicon=LEXICON, mappings="l1", state=str(path)).fit(ballots)
+    assert loaded.predict(ballots[60:]) == predictions
+
+
+def test_category_judge_with_missing_and_mute_members(real):
+    gold, clips, labels, vocab = real
+    odd = {**labels, "mute": {c: [] for c in clips}}
+    odd["AffectGPT-e30"] = {c: labels["AffectGPT-e30"][c] for c in clips[::2]}
+    ballots = ballots_of(odd, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON).fit(ballots, gold)
+    assert judge.reliability_["mute"] == 0.0
+    assert judge.coefficients()["vote:mute"] == 0.0
+    predictions = judge.predict(ballots)
+    assert all(predictions[b.clip] for b in ballots if not b.is_empty())
+    with pytest.raises(InputError, match="mappings must be"):
+        CategoryJudge(lexicon=LEXICON, mappings="wheels").fit(ballots, gold)
+
+
+def test_expected_f_utility_round_trips_and_answers_every_clip(real, tmp_path):
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", objective="m_avg").fit(ballots[:60], gold)
+    predictions = judge.predict(ballots[60:])
+    assert all(predictions.values())
+    path = tmp_path / "ef.json"
+    judge.save_state(path)
+    loaded = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", state=str(path)).fit(ballots)
+    assert loaded.predict(ballots[60:]) == predictions
+    assert json.loads(path.read_text())["params"]["utility"] == "expected_f"
