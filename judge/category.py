@@ -75,10 +75,7 @@ class CategoryJudge(ScoredJudge):
 
     def _check_params(self) -> None:
         super()._check_params()
-        for name in ("C", "prior_strength"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise InputError(f"judge '{self.kind}': {name} must be a finite number > 0, got {value!r}")
+        self._check_positive("C", "prior_strength")
         if self.utility not in ("linear", "expected_f"):
             raise InputError(f"judge '{self.kind}': utility must be linear or expected_f, got {self.utility!r}")
         if self.mappings not in ("objective", "l1", "all"):

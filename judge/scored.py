@@ -87,6 +87,13 @@ class ScoredJudge(Judge):
             raise InputError(f"judge '{self.kind}': threshold must be a number")
         Objective.parse(self.objective)
 
+    def _check_positive(self, *names: str) -> None:
+        """Each named parameter must be a finite number > 0."""
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise InputError(f"judge '{self.kind}': {name} must be a finite number > 0, got {value!r}")
+
     def _lexicon(self):
         from vocab.lexicon import load_lexicon
 

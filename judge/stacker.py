@@ -7,13 +7,11 @@ the clip's gold. A fractional target is fitted as two weighted rows (y as positi
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
 from judge.fastscore import FastScorer
 from judge.features import ClusterView, Rates, stack_features, targets
 from judge.scored import ScoredJudge
@@ -30,10 +28,7 @@ class Stacker(ScoredJudge):
 
     def _check_params(self) -> None:
         super()._check_params()
-        for name in ("C", "prior_strength"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise InputError(f"judge '{self.kind}': {name} must be a finite number > 0, got {value!r}")
+        self._check_positive("C", "prior_strength")
 
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
         from sklearn.linear_model import LogisticRegression
