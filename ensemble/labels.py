@@ -68,6 +68,13 @@ def read_label_csv(path: str | Path) -> LabelSets:
     return result
 
 
+def new_file_mode() -> int:
+    """The mode an ordinary new file gets under the current umask (mkstemp would give 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that readers see either the old file or the whole new one."""
     path = Path(path)
@@ -76,6 +83,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
+        os.chmod(temporary, new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

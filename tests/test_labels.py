@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ensemble.errors import InputError
-from ensemble.labels import format_openset, parse_openset, read_label_csv, write_label_csv
+from ensemble.labels import format_openset, new_file_mode, parse_openset, read_label_csv, write_label_csv
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,13 @@ def test_write_then_read_is_sorted_and_identical(tmp_path):
     assert read_label_csv(out) == predictions
     write_label_csv(out, dict(reversed(list(predictions.items()))))
     assert out.read_bytes() == first
+
+
+def test_written_file_is_readable_by_others(tmp_path):
+    """Atomic writes go through a private temporary file; the result gets the ordinary mode."""
+    out = tmp_path / "sub.csv"
+    write_label_csv(out, {"a": ["happy"]})
+    assert out.stat().st_mode & 0o777 == new_file_mode()
 
 
 def test_failed_write_leaves_no_file(tmp_path):

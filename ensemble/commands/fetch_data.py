@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from ensemble.errors import InputError
+from ensemble.labels import new_file_mode
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def _download(url: str, target: Path, expected: str, timeout: float) -> None:
         actual = sha256_of(Path(temporary))
         if actual != expected:
             raise InputError(f"{url}: sha256 {actual} does not match the pinned {expected}; not saved")
+        os.chmod(temporary, new_file_mode())
         os.replace(temporary, target)
     except (urllib.error.URLError, OSError) as error:
         raise InputError(f"{url}: download failed ({error})") from None
