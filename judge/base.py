@@ -4,10 +4,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
+from ensemble.params import Params
 from judge.ballot import ClipBallot
 
 
-class Judge(ABC):
+class Judge(Params, ABC):
     """fit(ballots, gold) -> self; predict(ballots) -> {clip: [surface words]}.
 
     Parameters are plain dataclass fields (they round-trip through get_params);
@@ -28,14 +29,3 @@ class Judge(ABC):
             predictions[ballot.clip] = list(dict.fromkeys(words))
         return predictions
 
-    def get_params(self) -> dict:
-        from dataclasses import fields
-
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_")}
-
-    def set_params(self, **params) -> "Judge":
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise ValueError(f"{type(self).__name__} has no parameter '{key}'")
-            setattr(self, key, value)
-        return self

@@ -49,3 +49,13 @@ def test_cap_and_params(vocabulary):
     assert judge.get_params() == {"k": 1, "min_labels": 1, "max_labels": 1}
     with pytest.raises(ValueError):
         judge.set_params(nope=1)
+
+
+def test_params_round_trip(data):
+    """Parameters are the public constructor fields: rebuilding from get_params gives the same object."""
+    vocabulary = LexiconVocabulary(lexicon=str(data / "lexicon" / "mer2025"))
+    assert vocabulary.get_params() == {"lexicon": str(data / "lexicon" / "mer2025")}
+    vocabulary.fit()
+    assert "lexicon_" not in vocabulary.get_params()  # fitted state is not a parameter
+    judge = KOfNVote(k=4, max_labels=2)
+    assert KOfNVote(**judge.get_params()) == judge

@@ -8,8 +8,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterable
 
+from ensemble.params import Params
 
-class Vocabulary(ABC):
+
+class Vocabulary(Params, ABC):
     """fit(words) -> self; cluster(word) -> cluster id (a deterministic string)."""
 
     def fit(self, words: Iterable[str]) -> "Vocabulary":

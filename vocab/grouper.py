@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from ensemble.labels import normalise_label
+from ensemble.params import Params
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ DEFAULT_THRESHOLD = 0.325
 
 
 @dataclass
-class LocalGrouper:
+class LocalGrouper(Params):
     """groups(clip, words) for the MER2024 metric, with no LLM.
 
     lexicon: an emotion-wheel lexicon folder ('' = no lexicon features).
@@ -91,11 +92,6 @@ class LocalGrouper:
         self._valence_axis = anchors[0] - anchors[1]
         self._word_info: dict[str, dict] = {}
         self._ready = True
-
-    def get_params(self) -> dict:
-        from dataclasses import fields
-
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_") and not f.name.endswith("_")}
 
     # -- per-word facts ----------------------------------------------------------------------------
     def prepare(self, words: Sequence[str]) -> None:

@@ -79,11 +79,6 @@ class WordNetVocabulary(Vocabulary):
             self._build_from_words(words)
         return self
 
-    def get_params(self) -> dict:
-        from dataclasses import fields
-
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_")}
-
     # -- the interface -----------------------------------------------------------------------
     def cluster(self, word: str) -> str:
         if word not in self.clusters_:

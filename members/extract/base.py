@@ -6,11 +6,12 @@ through get_params), `fit` returns self, anything learned lives in attributes en
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import fields
 from typing import Mapping, Sequence
 
+from ensemble.params import Params
 
-class Extractor(ABC):
+
+class Extractor(Params, ABC):
     """extract(description, member) -> surface emotion words, in the order the text gives them."""
 
     def fit(
@@ -29,12 +30,3 @@ class Extractor(ABC):
         """{clip: words} for {clip: description}; subclasses may run these concurrently."""
         return {clip: self.extract(text, member) for clip, text in descriptions.items()}
 
-    def get_params(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_")}
-
-    def set_params(self, **params) -> "Extractor":
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise ValueError(f"{type(self).__name__} has no parameter '{key}'")
-            setattr(self, key, value)
-        return self
