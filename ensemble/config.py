@@ -46,14 +46,17 @@ class EnsembleConfig:
 
 
 def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
-    """Apply `key=value` overrides in place; keys may index lists (`members.0.trust_pickle=false`)."""
+    """Apply `key=value` overrides in place; keys may index lists (`members.0.trust_pickle=false`).
+
+    A mapping value replaces the node (`tune.grid={kofn: {k: [2, 3]}}` drops the other strategies).
+    """
     for item in overrides:
         if "=" not in item:
             raise InputError(f"unrecognised argument '{item}' (overrides are written key=value)")
         key, text = item.split("=", 1)
         try:
             value = yaml.safe_load(text) if text else ""
-            OmegaConf.update(config, key.strip(), value, merge=True)
+            OmegaConf.update(config, key.strip(), value, merge=False)
         except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
             raise InputError(f"override '{item}': {str(error).splitlines()[0]}") from None
     return config

@@ -45,3 +45,8 @@ def test_overrides_reach_list_items_and_parse_types():
     assert config.members[1].path == "/x.npz"
     assert config.judge.k == 4
     assert list(config.tune.grid.k) == [1, 2]
+
+
+def test_mapping_override_replaces_the_node():
+    config = load_config(None, ["tune.grid={kofn: {k: [2, 3]}}"], data_root=str(DATA))
+    assert OmegaConf.to_container(config.tune.grid) == {"kofn": {"k": [2, 3]}}
