@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ensemble.labels import read_label_csv  # noqa: E402
 from ensemble.metrics import ew_scores  # noqa: E402
+from judge.tuning import folds  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.extract.rules import RuleExtractor  # noqa: E402
 from members.readers import read_outputs  # noqa: E402
@@ -52,14 +53,6 @@ def member_paths(data: Path) -> dict[str, Path]:
     paths = {m: data / f"ovmerd/members/ovmer_baselines/{m}/output-reason-7b-nosubtitle-addsub-eng" for m in BASELINES}
     paths[AFFECTGPT] = data / "ovmerd/members/affectgpt/checkpoint_000030_loss_0.602"
     return paths
-
-
-def folds(clips: list[str]) -> list[tuple[list[str], list[str]]]:
-    from sklearn.model_selection import KFold
-
-    clips = sorted(clips)
-    splitter = KFold(n_splits=5, shuffle=True, random_state=0)
-    return [([clips[i] for i in train], [clips[i] for i in test]) for train, test in splitter.split(clips)]
 
 
 def score(gold, pred, lexicon, clips) -> dict:
@@ -134,7 +127,7 @@ def main() -> int:
     lexicon = load_lexicon(lexicon_dir)
     gold = read_label_csv(data / "ovmerd/gold_dev.csv")
     clips = sorted(gold)
-    split = folds(clips)
+    split = folds(clips, 5, 0)
     descriptions, qwen = {}, {}
     for member, stem in member_paths(data).items():
         texts = read_outputs(f"{stem}.npz", trust_pickle=True)  # the shared files are trusted

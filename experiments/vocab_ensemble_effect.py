@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ensemble.labels import normalise_label, read_label_csv  # noqa: E402
 from ensemble.metrics import ew_scores  # noqa: E402
 from judge.ballot import make_ballots  # noqa: E402
+from judge.tuning import folds as clip_folds  # noqa: E402
 from judge.vote import KOfNVote  # noqa: E402
 from members.readers import read_label_sets  # noqa: E402
 from vocab.clusters import LexiconVocabulary  # noqa: E402
@@ -53,8 +54,7 @@ def score_table(vocabulary, labels, gold, clips, lexicon, folds):
         table[k] = []
         for train, test in folds:
             row = {}
-            for part, index in (("train", train), ("test", test)):
-                subset = [clips[i] for i in index]
+            for part, subset in (("train", train), ("test", test)):
                 scores = ew_scores({c: gold[c] for c in subset}, {c: predictions[c] for c in subset}, lexicon).as_dict()
                 row[part] = (scores["l1_f"], scores["m_avg"])
             table[k].append(row)
@@ -93,9 +93,7 @@ def main() -> int:
     gold = read_label_csv(root / "ovmerd/gold_dev.csv")
     labels = {name: read_label_sets(path) for name, path in member_files(root).items()}
     clips = sorted(gold)
-    from sklearn.model_selection import KFold
-
-    folds = list(KFold(n_splits=5, shuffle=True, random_state=0).split(clips))
+    folds = clip_folds(clips, 5, 0)
     words = sorted({normalise_label(w) for per_clip in labels.values() for c in clips for w in per_clip.get(c, [])})
 
     rows = {

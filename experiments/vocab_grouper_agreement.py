@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ensemble.labels import normalise_label, read_label_csv  # noqa: E402
 from ensemble.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores  # noqa: E402
+from judge.tuning import folds as clip_folds  # noqa: E402
 from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.2, 0.951, 0.025), 3)
@@ -159,8 +160,6 @@ def main() -> int:
         features = np.array([grouper.pair_features(a, b) for a, b in itertools.combinations(words, 2)]).reshape(-1, len(ALL_FEATURES))
         data[clip] = {"words": words, "features": features, "truth": same_pairs(zip_grouper.groups(clip, words), words)}
 
-    from sklearn.model_selection import KFold
-
     result = {
         "clips": len(clips),
         "protocol": "5-fold KFold by clip (shuffle, random_state=0): pair model and threshold fitted on 4 folds, scored on the held-out fold",
@@ -169,17 +168,17 @@ def main() -> int:
         "gpt_self_consistency": gpt_self_consistency(data, clips),
         "variants": {},
     }
-    folds = list(KFold(n_splits=5, shuffle=True, random_state=0).split(clips))
+    folds = clip_folds(clips, 5, 0)
     for name, columns in VARIANTS.items():
         held_out, thresholds, fold_f1, fold_delta = {}, [], [], []
         for train, test in folds:
             match = (gold, pred, zip_grouper) if name.endswith("matches_avg") else None
             model = fit_and_tune(
                 LocalGrouper(lexicon=grouper.lexicon, features=tuple(ALL_FEATURES[i] for i in columns)),
-                data, [clips[i] for i in train], columns, match,
+                data, train, columns, match,
             )
             thresholds.append(model.threshold)
-            test_clips = [clips[i] for i in test]
+            test_clips = test
             for clip in test_clips:
                 held_out[clip] = cluster_clip(model, data[clip]["words"], data[clip]["features"], columns)
             fold_gold = {c: gold[c] for c in test_clips}

@@ -29,7 +29,6 @@ from vocab.lexicon import Lexicon
 log = logging.getLogger(__name__)
 
 Gold = Mapping[str, Sequence[str]]
-OBJECTIVES = ("ew_l1_f", "m_avg", "mer2024_avg")  # plus the floors of judge.objective
 
 
 @dataclass
