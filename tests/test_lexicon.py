@@ -15,6 +15,8 @@ def test_wheels_and_mappings(lexicon_2025):
     assert lexicon_2025.map_m2("happy") == "joy"
     assert lexicon_2025.map_wheel("furious", 1, 1) == "mad"
     assert lexicon_2025.map_wheel("anxiety", 1, 2) == "anxious"
+    assert lexicon_2025.coarse_category("furious") == "w1:mad"
+    assert lexicon_2025.coarse_category("not-a-word") is None
     assert lexicon_2025.map_m1("not-a-word") is None
     assert len(lexicon_2025.metric_names()) == 12
 

@@ -27,9 +27,4 @@ class LexiconVocabulary(Vocabulary):
         return self.lexicon_.map_m2(word) or word
 
     def coarse(self, word: str) -> str | None:
-        word = normalise_label(word)
-        for wheel in range(1, 6):
-            category = self.lexicon_.map_wheel(word, wheel, 1)
-            if category is not None:
-                return f"w{wheel}:{category}"
-        return None
+        return self.lexicon_.coarse_category(normalise_label(word))

@@ -76,6 +76,14 @@ class Lexicon:
                 return wheel_map[candidate]
         return None
 
+    def coarse_category(self, label: str) -> str | None:
+        """'w{k}:{category}': the level-1 category of the first wheel that knows the label."""
+        for wheel in range(1, N_WHEELS + 1):
+            category = self.map_wheel(label, wheel, 1)
+            if category is not None:
+                return f"w{wheel}:{category}"
+        return None
+
     def metric_names(self) -> list[str]:
         """Names of the 12 mappings behind M-avg, in report order."""
         names = ["M1", "M2"]

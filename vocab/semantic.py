@@ -93,11 +93,7 @@ class WordNetVocabulary(Vocabulary):
         anchor = self.anchors_.get(word)
         if anchor is None or self.lexicon_ is None:
             return None
-        for wheel in range(1, 6):
-            category = self.lexicon_.map_wheel(anchor, wheel, 1)
-            if category is not None:
-                return f"w{wheel}:{category}"
-        return None
+        return self.lexicon_.coarse_category(anchor)
 
     # -- placing words -------------------------------------------------------------------------
     def _representative(self, form: str) -> str:
