@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from ensemble.errors import InputError
+from core.errors import InputError
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {

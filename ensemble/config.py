@@ -1,12 +1,11 @@
 """Ensemble configs: omegaconf YAML with `key=value` overrides and a data root.
 
 The data root (research-only data the repository must not contain) comes from, in order:
-`--data-root`, the `OVMER_DATA` environment variable, the config's `data_root` key.
-Paths in configs refer to it as `${data_root}/...`.
+`--data-root`, the `OVMER_DATA` environment variable, the config's `data_root` key
+(core.settings). Paths in configs refer to it as `${data_root}/...`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,10 +14,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ensemble.errors import InputError
+from core.errors import InputError
+from core.files import atomic_write_text
+from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 
-DEFAULT_DATA_ROOT = "../shared/data"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
 
 
@@ -35,14 +34,14 @@ class TuneConfig:
 @dataclass
 class EnsembleConfig:
     data_root: str = DEFAULT_DATA_ROOT
-    lexicon: str = "${data_root}/lexicon/mer2025"
+    lexicon: str = "${data_root}/" + DEFAULT_LEXICON
     members: list[dict[str, Any]] = field(default_factory=list)
     vocab: dict[str, Any] = field(default_factory=lambda: {"type": "lexicon"})
     # Only the type: a config's own judge section is merged onto this, so any other default
     # key would leak into judges that do not take it (the k-of-n default k lives in KOfNVote).
     judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
     tune: TuneConfig = field(default_factory=TuneConfig)
-    cache_dir: str = ".cache"
+    cache_dir: str = ""  # '' = $OVMER_CACHE, else .cache/ in the repository (core.settings)
 
 
 def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
@@ -60,11 +59,6 @@ def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
         except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
             raise InputError(f"override '{item}': {str(error).splitlines()[0]}") from None
     return config
-
-
-def resolve_data_root(explicit: str | None, configured: str | None = None) -> str:
-    """--data-root, else $OVMER_DATA, else the config's value."""
-    return explicit or os.environ.get("OVMER_DATA") or configured or DEFAULT_DATA_ROOT
 
 
 def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
@@ -101,6 +95,4 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
 
 
 def save_config(config: DictConfig, path: str | Path) -> None:
-    from ensemble.labels import atomic_write_text
-
     atomic_write_text(path, OmegaConf.to_yaml(config))

@@ -1,7 +1,8 @@
-"""The ensemble pipeline: members -> labels per clip -> synonym clusters -> ballots -> judge.
+"""The ensemble pipeline, clip by clip: members -> labels per clip -> vocabulary -> ballots -> judge.
 
-Everything is built from a config through the registries, so the pipeline never names a
-model, a vocabulary or a judge.
+Every part is built by the one factory (core.factory) from the config, so the pipeline never
+names a model, a vocabulary or a judge. The run's shared settings (`lexicon`, `cache_dir`,
+`data_root`) are handed to every part that declares them.
 """
 from __future__ import annotations
 
@@ -10,138 +11,141 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
 
-from ensemble.errors import InputError
-from judge.ballot import ClipBallot, make_ballots
+from core.errors import InputError
+from core.factory import build
+from core.settings import cache_dir_or_default
 from judge.base import Judge
-from judge.registry import resolve as resolve_judge
 from members.base import Clip, Member
-from members.registry import resolve as resolve_member
+from vocab.ballot import ClipBallot, make_ballot
 from vocab.base import Vocabulary
-from vocab.registry import resolve as resolve_vocab
 
 log = logging.getLogger(__name__)
 
-LabelsByMember = dict[str, dict[str, list[str]]]
-
-
-def _instantiate(cls: type, params: Mapping[str, Any], what: str):
-    """cls(**params) with an InputError naming the bad parameter instead of a TypeError."""
-    if dataclasses.is_dataclass(cls):
-        known = _field_names(cls)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise InputError(f"{what}: unknown parameter '{unknown[0]}' (known: {', '.join(sorted(known))})")
-    try:
-        return cls(**params)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"{what}: {error}") from None
-
-
-def _field_names(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else set()
+# clip -> member -> the labels that member gave for that clip (members lacking the clip are absent)
+ClipLabels = dict[str, dict[str, list[str]]]
 
 
 def _plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
 
 
+def shared_settings(config: DictConfig) -> dict[str, Any]:
+    """The settings every part may declare, resolved once per run."""
+    resolved = OmegaConf.to_container(config, resolve=True)
+    return {
+        "lexicon": str(resolved["lexicon"]),
+        "cache_dir": str(cache_dir_or_default(resolved.get("cache_dir"))),
+        "data_root": str(resolved["data_root"]),
+    }
+
+
 def build_members(config: DictConfig) -> list[Member]:
-    members, seen = [], set()
     if not config.members:
         raise InputError("config: no members")
+    shared = shared_settings(config)
+    members, seen = [], set()
     for index, entry in enumerate(config.members):
-        params = _plain(entry)
-        name = params.get("name")
+        spec = _plain(entry)
+        name = spec.get("name")
         if not name:
             raise InputError(f"config: member #{index + 1} has no name")
         if name in seen:
             raise InputError(f"config: member '{name}' is named twice")
         seen.add(name)
-        cls = resolve_member(params.pop("type", "cached"))
-        if "lexicon" in _field_names(cls) and "lexicon" not in params:
-            params["lexicon"] = config.lexicon
-        members.append(_instantiate(cls, params, f"member '{name}'"))
+        members.append(build("member", spec, shared, label=f"member '{name}'"))
     return members
 
 
 def build_vocabulary(config: DictConfig) -> Vocabulary:
-    params = _plain(config.vocab)
-    cls = resolve_vocab(params.pop("type", "lexicon"))
-    for shared in ("lexicon", "cache_dir"):  # handed down from the top level where the class takes them
-        if shared in _field_names(cls) and shared not in params:
-            params[shared] = config[shared]
-    return _instantiate(cls, params, "vocab")
+    return build("vocab", _plain(config.vocab), shared_settings(config))
 
 
 def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) -> Judge:
-    params = _plain(config.judge)
-    params.update(overrides or {})
-    return _instantiate(resolve_judge(params.pop("type", "kofn")), params, "judge")
+    return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
 
 
-def collect_labels(members: Sequence[Member]) -> LabelsByMember:
-    """Labels per member per clip, from members that can answer by clip name (cached outputs)."""
-    labels: LabelsByMember = {}
+def select_clips(members: Sequence[Member], clips: Sequence[str] | None) -> list[str]:
+    """The clips to judge, sorted: the requested ones, or every clip a member can answer by name."""
+    if clips is not None:
+        return sorted(dict.fromkeys(clips))
+    names: set[str] = set()
     for member in members:
-        names = member.clip_names()
-        if names is None:
-            raise InputError(f"member '{member.name}' needs media; give clips with video/audio (not yet wired)")
-        outputs = member.predict([Clip(name) for name in names])
-        missing = [clip for clip, out in outputs.items() if out.labels is None]
-        if missing:
+        known = member.clip_names()
+        if known is None:
+            raise InputError(f"member '{member.name}' needs media; give the clips to judge")
+        names.update(known)
+    return sorted(names)
+
+
+def collect_labels(members: Sequence[Member], clips: Sequence[str], progress: bool = False) -> ClipLabels:
+    """Labels per clip per member. A member that cannot answer a clip is absent from that clip."""
+    labels: ClipLabels = {clip: {} for clip in clips}
+    requested = [Clip(name) for name in clips]
+    for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
+        outputs = member.predict(requested)
+        without = [clip for clip, out in outputs.items() if out.labels is None]
+        if without:
             raise InputError(
-                f"member '{member.name}': clip {missing[0]} has a description but no labels; "
+                f"member '{member.name}': clip {without[0]} has a description but no labels; "
                 "configure a label extractor for this member"
             )
-        labels[member.name] = {clip: list(out.labels) for clip, out in outputs.items()}
-        if not any(labels[member.name].values()):
+        for clip, out in outputs.items():
+            if clip in labels:
+                labels[clip][member.name] = list(out.labels)
+        if not any(out.labels for out in outputs.values()):
             log.warning("member '%s' gave no label for any clip: it never votes", member.name)
     return labels
 
 
-def clips_of(labels: LabelsByMember) -> list[str]:
-    """Every clip any member covers, sorted (the submission's rows)."""
-    return sorted({clip for per_clip in labels.values() for clip in per_clip})
-
-
-def coverage_report(labels: LabelsByMember, clips: Sequence[str]) -> dict[str, int]:
+def coverage_report(labels: ClipLabels, members: Sequence[str], clips: Sequence[str]) -> dict[str, int]:
     """How many of `clips` each member lacks (those clips are judged without it)."""
-    return {member: sum(clip not in per_clip for clip in clips) for member, per_clip in labels.items()}
+    return {member: sum(member not in labels.get(clip, {}) for clip in clips) for member in members}
 
 
 @dataclasses.dataclass
 class Prepared:
-    """What every judge and tuning run needs: labels, clips and ballots, built once."""
+    """What every judge and tuning run needs: labels, clips, the fitted vocabulary and ballots, built once."""
 
-    labels: LabelsByMember
+    members: list[str]
     clips: list[str]
+    labels: ClipLabels
     vocabulary: Vocabulary
     ballots: list[ClipBallot]
 
-    def ballots_for(self, clips: Sequence[str]) -> list[ClipBallot]:
-        index = {b.clip: b for b in self.ballots}
-        return [index[c] for c in clips]
+    def member_labels(self, member: str) -> dict[str, list[str]]:
+        """One member's labels by clip (the clips it answered)."""
+        return {clip: answers[member] for clip, answers in self.labels.items() if member in answers}
 
 
 def prepare(config: DictConfig, clips: Sequence[str] | None = None, progress: bool = False) -> Prepared:
-    """Read the members, fit the vocabulary on their words and build one ballot per clip."""
-    labels = collect_labels(build_members(config))
-    all_clips = clips_of(labels)
-    if clips is None:
-        clips = all_clips
-    else:
-        covered = set(all_clips)
-        unknown = [clip for clip in clips if clip not in covered]
-        if len(unknown) == len(clips):
-            raise InputError(f"no member covers any of the {len(clips)} requested clips (e.g. {clips[0]})")
-        if unknown:
-            log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unknown), unknown[0])
-    lacking = {m: n for m, n in coverage_report(labels, clips).items() if n}
+    """Read the members for the clips, fit the vocabulary on their words, build one ballot per clip."""
+    members = build_members(config)
+    names = [m.name for m in members]
+    selected = select_clips(members, clips)
+    labels = collect_labels(members, selected, progress)
+    unanswered = [clip for clip in selected if not labels[clip]]
+    if len(unanswered) == len(selected):
+        raise InputError(f"no member covers any of the {len(selected)} requested clips (e.g. {selected[0]})")
+    if unanswered:
+        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unanswered), unanswered[0])
+    lacking = {m: n for m, n in coverage_report(labels, names, selected).items() if n}
     if lacking:
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
-        log.info("of %d clips, members lack (judged by the others): %s", len(clips), listed)
-    words = sorted({w for per_clip in labels.values() for ws in per_clip.values() for w in ws})
+        log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
+    words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
     vocabulary = build_vocabulary(config).fit(words)
-    ballots = make_ballots(labels, vocabulary, list(clips), progress=progress)
-    return Prepared(labels, list(clips), vocabulary, ballots)
+    ballots = [
+        make_ballot(clip, labels[clip], vocabulary)
+        for clip in tqdm(selected, desc="ballots", unit="clip", disable=not progress or None, leave=False)
+    ]
+    return Prepared(names, selected, labels, vocabulary, ballots)
+
+
+def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
+    judge = build_judge(config)
+    if getattr(judge, "needs_fit", False):
+        judge.fit(prepared.ballots)
+    return judge.predict(prepared.ballots)

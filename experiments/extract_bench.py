@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ensemble.labels import read_label_csv  # noqa: E402
-from members.extract.learned import LearnedExtractor  # noqa: E402
+from core.labels import read_label_csv  # noqa: E402
 from members.extract import rules as rules_module  # noqa: E402
+from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.extract.rules import RuleExtractor  # noqa: E402
 from members.readers import read_outputs  # noqa: E402
 

@@ -19,10 +19,10 @@ Usage: python experiments/extract_eval.py [--data ../shared/data] > extract_eval
 from __future__ import annotations
 
 import argparse
-import os
 import itertools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ensemble.labels import read_label_csv  # noqa: E402
-from ensemble.metrics import ew_scores  # noqa: E402
+from core.labels import read_label_csv  # noqa: E402
+from core.metrics import ew_scores  # noqa: E402
 from judge.tuning import folds  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.extract.rules import RuleExtractor  # noqa: E402
@@ -99,8 +99,8 @@ def learned_cv(descriptions, gold, lexicon_dir, split, **params):
 
 def vote_cv(labels_per_fold, gold, lexicon_dir, lexicon, split) -> tuple[dict, list[int]]:
     """k-of-n vote over members, k chosen on each fold's training clips; labels_per_fold[i] = {member: {clip: labels}}."""
-    from judge.ballot import make_ballots
     from judge.vote import KOfNVote
+    from vocab.ballot import make_ballots
     from vocab.clusters import LexiconVocabulary
 
     vocabulary = LexiconVocabulary(lexicon=lexicon_dir).fit()

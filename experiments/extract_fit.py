@@ -9,16 +9,17 @@ Usage: python experiments/extract_fit.py --out learned_extractor.json [--gold GO
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ensemble.labels import read_label_csv  # noqa: E402
 from extract_eval import member_paths  # noqa: E402
+
+from core.labels import read_label_csv  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.readers import read_outputs  # noqa: E402
 

@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ensemble.labels import normalise_label, read_label_csv  # noqa: E402
-from ensemble.metrics import ew_scores  # noqa: E402
-from judge.ballot import make_ballots  # noqa: E402
+from core.labels import normalise_label, read_label_csv  # noqa: E402
+from core.metrics import ew_scores  # noqa: E402
 from judge.tuning import folds as clip_folds  # noqa: E402
 from judge.vote import KOfNVote  # noqa: E402
 from members.readers import read_label_sets  # noqa: E402
+from vocab.ballot import make_ballots  # noqa: E402
 from vocab.clusters import LexiconVocabulary  # noqa: E402
 from vocab.lexicon import load_lexicon  # noqa: E402
 from vocab.semantic import EmbeddingVocabulary, WordNetVocabulary  # noqa: E402

@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ensemble.labels import normalise_label, read_label_csv  # noqa: E402
-from ensemble.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores  # noqa: E402
+from core.labels import normalise_label, read_label_csv  # noqa: E402
+from core.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores  # noqa: E402
 from judge.tuning import folds as clip_folds  # noqa: E402
 from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper  # noqa: E402
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def all_words(root: Path) -> list[str]:
-    from ensemble.errors import InputError
-    from ensemble.labels import normalise_label
+    from core.errors import InputError
+    from core.labels import normalise_label
     from members.readers import read_label_sets
 
     files = sorted((root / "ovmerd/members").rglob("*-openset.npz")) + sorted((root / "affectgpt_mer2024").rglob("*-openset.npz"))
@@ -44,7 +44,7 @@ def all_words(root: Path) -> list[str]:
 
 
 def phase(root: Path, cache: str) -> dict:
-    from ensemble.labels import normalise_label, read_label_csv
+    from core.labels import normalise_label, read_label_csv
     from vocab.grouper import LocalGrouper
     from vocab.lexicon import load_lexicon
     from vocab.normalize import Normalizer

@@ -4,8 +4,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
-from ensemble.params import Params
-from judge.ballot import ClipBallot
+from core.params import Params
+from vocab.ballot import ClipBallot
 
 
 class Judge(Params, ABC):

@@ -18,9 +18,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
-from judge.fastscore import L1_NAMES, FastScorer
-from judge.features import ClusterView
+from core.errors import InputError
+from judge.fastscore import L1_NAMES, FastScorer, WordMaps
+from judge.features import ClusterView, view
+from judge.objective import Objective
 from judge.scored import ScoredJudge
 
 N_TAUS = 19
@@ -266,8 +267,6 @@ class CategoryJudge(ScoredJudge):
         return chosen
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
-        from judge.objective import Objective
-
         objective = Objective.parse(self.objective)
         if objective.needs_groupings:
             objective = Objective.parse("ew_l1_f")
@@ -286,13 +285,9 @@ class CategoryJudge(ScoredJudge):
 
     # ---- prediction -----------------------------------------------------------------------
     def keep(self, ballot):
-        from judge.features import view
-
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
         if not hasattr(self, "word_maps_"):
-            from judge.fastscore import WordMaps
-
             self.word_maps_ = WordMaps(self._lexicon())
         v = view(ballot, self.word_maps_)
         return [v.clusters[j] for j in self._choose(*self._matrix(v), self.threshold_)]
@@ -329,8 +324,6 @@ class CategoryJudge(ScoredJudge):
         }
 
     def _load(self, data: Mapping) -> None:
-        from judge.fastscore import WordMaps
-
         self.word_maps_ = WordMaps(self._lexicon())
         self.indices_ = [self.word_maps_.index(name) for name in data["mappings"]]
         self.members_ = list(data["members"])

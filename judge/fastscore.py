@@ -1,4 +1,4 @@
-"""The EW metrics of `ensemble.metrics.ew`, with gold and word mappings looked up once.
+"""The EW metrics of `core.metrics.ew`, with gold and word mappings looked up once.
 
 Judges calibrate thresholds by scoring dozens of candidate answers on the same clips;
 the official implementation maps every gold word again on each call. This one keeps the
@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.labels import normalise_label
+from core.labels import normalise_label
 from vocab.lexicon import N_WHEELS, Lexicon
 
 L1_NAMES = tuple(f"W{k}-L1" for k in range(1, N_WHEELS + 1))

@@ -13,8 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from judge.ballot import ClipBallot
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
+from vocab.ballot import ClipBallot
 
 
 @dataclass

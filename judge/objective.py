@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from ensemble.errors import InputError
+from core.errors import InputError
 
 METRICS = ("ew_l1_f", "m_avg", "mer2024_avg")
 _FLOOR = re.compile(r"^(recall|precision)@(precision|recall)>=([0-9.]+)$")

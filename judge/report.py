@@ -10,12 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Sequence
 
-import numpy as np
-
-from judge.ballot import ClipBallot
 from judge.scored import ScoredJudge
-from judge.tuning import Gold, ScorerSpec, fit_and_score, judge_code_version, make_judge, summarise
+from judge.tuning import (
+    Gold,
+    ScorerSpec,
+    fit_and_score,
+    fit_code_version,
+    make_judge,
+    summarise,
+)
 from judge.vote import KOfNVote
+from vocab.ballot import ClipBallot
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +92,7 @@ def leave_one_out(
         return [by_clip[c] if member is None else by_clip[c].without([member]) for c in clips]
 
     tasks = [(m, j) for m in variants for j in range(len(splits))]
-    version = judge_code_version()
+    version = fit_code_version()
     results = Parallel(n_jobs=n_jobs)(
         delayed(job)(params, shared, ballots_without(m, splits[j][0]), ballots_without(m, splits[j][1]), gold, scorer, version)
         for m, j in tasks

@@ -16,12 +16,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
-from judge.ballot import ClipBallot
+from core.errors import InputError
+from core.files import atomic_write_text
 from judge.base import Judge
 from judge.fastscore import L1_NAMES, FastScorer, PrefixTable, WordMaps
 from judge.features import ClusterView, view
 from judge.objective import Objective
+from vocab.ballot import ClipBallot
+from vocab.lexicon import load_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +97,8 @@ class ScoredJudge(Judge):
                 raise InputError(f"judge '{self.kind}': {name} must be a finite number > 0, got {value!r}")
 
     def _lexicon(self):
-        from vocab.lexicon import load_lexicon
-
         if not self.lexicon:
-            raise InputError(f"judge '{self.kind}': needs the lexicon folder (judge.lexicon: ${{lexicon}})")
+            raise InputError(f"judge '{self.kind}': needs the lexicon folder (the run hands down its `lexicon`)")
         return load_lexicon(self.lexicon)
 
     def metric_indices(self) -> list[int]:
@@ -148,8 +148,6 @@ class ScoredJudge(Judge):
                 "threshold": self.threshold_, **self._state()}
 
     def save_state(self, path: str | Path) -> None:
-        from ensemble.labels import atomic_write_text
-
         atomic_write_text(path, json.dumps(self.to_state(), indent=1, sort_keys=True) + "\n")
 
     def load_state(self, path: str | Path) -> "ScoredJudge":

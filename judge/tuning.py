@@ -9,7 +9,7 @@ joblib and cached on disk, so re-tuning after adding a candidate only runs the n
 """
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import itertools
 import logging
 from dataclasses import dataclass, field
@@ -18,13 +18,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from sklearn.model_selection import KFold
 
-from ensemble.errors import InputError
-from ensemble.metrics import ew_scores, mer2024_scores
-from judge.ballot import ClipBallot
+from core import registry
+from core.errors import InputError
+from core.factory import build
+from core.metrics import ZipGrouper, ew_scores, mer2024_scores
+from core.settings import REPO_ROOT
 from judge.base import Judge
 from judge.objective import Objective
-from judge.registry import JUDGE_TYPES, resolve
-from vocab.lexicon import Lexicon
+from vocab.ballot import ClipBallot
+from vocab.lexicon import Lexicon, load_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,6 @@ class ScorerSpec:
     groupings: str | None = None
 
     def build(self) -> Scorer:
-        from ensemble.metrics.mer2024 import ZipGrouper
-        from vocab.lexicon import load_lexicon
-
         return Scorer(load_lexicon(self.lexicon), ZipGrouper(self.groupings) if self.groupings else None)
 
 
@@ -78,9 +77,10 @@ def candidates(grid: Mapping[str, Any], default_type: str, fixed: Mapping[str, A
     grid = dict(grid or {})
     nested = [isinstance(v, Mapping) for v in grid.values()]
     if grid and all(nested):
-        unknown = sorted(set(grid) - set(JUDGE_TYPES))
+        known = registry.names("judge")
+        unknown = sorted(set(grid) - set(known))
         if unknown:
-            raise InputError(f"tune.grid: unknown judge type '{unknown[0]}' (known: {', '.join(sorted(JUDGE_TYPES))})")
+            raise InputError(f"tune.grid: unknown judge type '{unknown[0]}' (known: {', '.join(known)})")
         return [{"type": kind, **params} for kind in grid for params in expand_grid(grid[kind] or {})]
     if any(nested):
         raise InputError("tune.grid: mix of per-strategy grids and parameter lists; use one spelling")
@@ -89,17 +89,8 @@ def candidates(grid: Mapping[str, Any], default_type: str, fixed: Mapping[str, A
 
 
 def make_judge(params: Mapping[str, Any], shared: Mapping[str, Any] | None = None) -> Judge:
-    """A judge from {'type': ..., param: value}; `shared` settings go to judges that take them."""
-    params = dict(params)
-    cls = resolve(params.pop("type", "kofn"))
-    known = {f.name for f in dataclasses.fields(cls) if f.init} if dataclasses.is_dataclass(cls) else set()
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise InputError(f"judge '{cls.__name__}': unknown parameter '{unknown[0]}' (known: {', '.join(sorted(known))})")
-    for key, value in (shared or {}).items():
-        if key in known and key not in params:
-            params[key] = value
-    return cls(**params)
+    """A judge from {'type': ..., param: value}; `shared` settings go to judges that declare them."""
+    return build("judge", params, shared)
 
 
 def folds(clips: Sequence[str], n_folds: int, seed: int) -> list[tuple[list[str], list[str]]]:
@@ -113,16 +104,22 @@ def folds(clips: Sequence[str], n_folds: int, seed: int) -> list[tuple[list[str]
     return [([clips[i] for i in tr], [clips[i] for i in te]) for tr, te in splitter.split(clips)]
 
 
-def judge_code_version() -> str:
-    """A digest of the judge package's source: part of every cache key, so editing a judge
-    never reuses fits of the old code. report.py only reads fitted judges and is left out."""
-    import hashlib
-    from pathlib import Path
+# Every package whose code a fit's result depends on: the judges, the vocabulary (ballots,
+# lexicon), and the kernel (metrics, labels). Reports only read fitted judges.
+_FIT_CODE = ("judge", "vocab", "core")
+_NOT_FIT_CODE = {"judge/report.py"}
 
+
+def fit_code_version() -> str:
+    """A digest of the source of every module a fit depends on: part of every cache key, so
+    editing a judge, the vocabulary, the metrics or the label parsing never reuses old fits."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        if path.name != "report.py":
-            digest.update(path.read_bytes())
+    for package in _FIT_CODE:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            relative = path.relative_to(REPO_ROOT).as_posix()
+            if relative not in _NOT_FIT_CODE:
+                digest.update(relative.encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -137,7 +134,7 @@ def fit_and_score(
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """Fit one candidate on `train`, score it on `test`: (scores, test predictions).
 
-    code_version only keys the disk cache (see judge_code_version)."""
+    code_version only keys the disk cache (see fit_code_version)."""
     judge = make_judge(params, shared).fit(train, {b.clip: gold[b.clip] for b in train})
     predictions = judge.predict(test)
     return scorer.build()({b.clip: gold[b.clip] for b in test}, predictions), predictions
@@ -205,7 +202,7 @@ def cross_validate(
     # Split index len(outer) is "all gold clips": its inner folds make the final choice.
     inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
     job = Memory(cache_dir, verbose=0).cache(fit_and_score) if cache_dir else fit_and_score
-    version = judge_code_version()
+    version = fit_code_version()
     tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
     # The last split's folds are the outer folds: its fits give the held-out scores too.
     last = len(outer)

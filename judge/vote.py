@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from judge.ballot import ClipBallot
 from judge.base import Judge
+from vocab.ballot import ClipBallot
 
 
 @dataclass

@@ -3,14 +3,21 @@ topped up by agreement at the emotion wheels' coarse level."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from judge.fastscore import FastScorer
-from judge.features import ClusterView, Rates, coarse_agreement, targets, weighted_share, wheel_indices
+from judge.features import (
+    ClusterView,
+    Rates,
+    coarse_agreement,
+    targets,
+    weighted_share,
+    wheel_indices,
+)
 from judge.scored import ScoredJudge
 
 

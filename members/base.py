@@ -6,7 +6,7 @@ InternVL, AffectGPT, an OpenAI-compatible server) implement the same `predict`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -37,7 +37,6 @@ class Member(ABC):
     """
 
     name: str
-    extra: dict = field(default_factory=dict, repr=False)
 
     def clip_names(self) -> list[str] | None:
         """The clips this member can answer without media (cached outputs), else None."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Collection, Iterable
 
 from members.base import Clip, Member, MemberOutput
 from members.readers import read_outputs
@@ -19,14 +19,20 @@ class CachedMember(Member):
     trust_pickle: bool = False
     _outputs: dict[str, MemberOutput] | None = field(default=None, init=False, repr=False)
 
-    def outputs(self) -> dict[str, MemberOutput]:
-        if self._outputs is None:
-            self._outputs = read_outputs(self.path, self.trust_pickle)
-        return self._outputs
+    def outputs(self, only: Collection[str] | None = None) -> dict[str, MemberOutput]:
+        """The stored outputs; with `only`, just those clips, and rows of others are not parsed
+        (unless the whole file was read already)."""
+        if self._outputs is not None:
+            return self._outputs if only is None else {c: self._outputs[c] for c in only if c in self._outputs}
+        outputs = read_outputs(self.path, self.trust_pickle, only=only)
+        if only is None:
+            self._outputs = outputs
+        return outputs
 
     def clip_names(self) -> list[str]:
         return sorted(self.outputs())
 
     def predict(self, clips: Iterable[Clip]) -> dict[str, MemberOutput]:
-        outputs = self.outputs()
-        return {clip.name: outputs[clip.name] for clip in clips if clip.name in outputs}
+        names = [clip.name for clip in clips]
+        outputs = self.outputs(only=names)
+        return {name: outputs[name] for name in names if name in outputs}

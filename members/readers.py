@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Collection
 
 import numpy as np
 
-from ensemble.errors import InputError, where
-from ensemble.labels import parse_openset, read_label_csv
+from core.errors import InputError, where
+from core.labels import parse_openset, read_label_csv
 from members.base import MemberOutput
 
 Outputs = dict[str, MemberOutput]
@@ -26,14 +27,17 @@ def _npz_keys(path: Path) -> list[str]:
         raise InputError(f"{path}: not a readable npz file ({error})") from None
 
 
-def read_label_npz(path: Path) -> Outputs:
+def read_label_npz(path: Path, only: Collection[str] | None = None) -> Outputs:
     """`-openset.npz`: arrays `filenames` and `fileitems` (items like '[stress, anxiety]')."""
     with np.load(path, allow_pickle=False) as data:
         names, items = data["filenames"], data["fileitems"]
     if len(names) != len(items):
         raise InputError(f"{path}: {len(names)} filenames but {len(items)} fileitems")
+    wanted = None if only is None else set(only)
     outputs: Outputs = {}
     for index, (name, item) in enumerate(zip(names, items)):
+        if wanted is not None and str(name) not in wanted:
+            continue
         try:
             outputs[str(name)] = MemberOutput(labels=parse_openset(str(item)))
         except ValueError as error:
@@ -55,8 +59,9 @@ def read_description_npz(path: Path, trust_pickle: bool) -> Outputs:
     return {str(name): MemberOutput(description=str(text)) for name, text in reasons.items()}
 
 
-def read_jsonl(path: Path) -> Outputs:
+def read_jsonl(path: Path, only: Collection[str] | None = None) -> Outputs:
     """One object per line: {"name": ..., "labels": [...] or "openset": "[...]", "description": ...}."""
+    wanted = None if only is None else set(only)
     outputs: Outputs = {}
     with open(path, encoding="utf-8") as handle:
         for row_number, line in enumerate(handle, start=1):
@@ -67,6 +72,8 @@ def read_jsonl(path: Path) -> Outputs:
                 name = str(record["name"])
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise InputError(f"{where(path, row_number)}: bad JSONL record ({error})") from None
+            if wanted is not None and name not in wanted:
+                continue
             labels = record.get("labels")
             if labels is None and "openset" in record:
                 try:
@@ -82,8 +89,12 @@ def read_jsonl(path: Path) -> Outputs:
     return outputs
 
 
-def read_outputs(path: str | Path, trust_pickle: bool = False) -> Outputs:
-    """Read any member output file the project knows, chosen by its suffix and contents."""
+def read_outputs(path: str | Path, trust_pickle: bool = False, only: Collection[str] | None = None) -> Outputs:
+    """Read any member output file the project knows, chosen by its suffix and contents.
+
+    only: the clips wanted; rows of other clips are skipped unparsed where the format allows
+    (label npz, CSV, JSONL; a pickled description dict is read whole, then filtered).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
@@ -91,18 +102,20 @@ def read_outputs(path: str | Path, trust_pickle: bool = False) -> Outputs:
     if suffix == ".npz":
         keys = _npz_keys(path)
         if "filenames" in keys and "fileitems" in keys:
-            outputs = read_label_npz(path)
+            outputs = read_label_npz(path, only)
         elif "name2reason" in keys:
             outputs = read_description_npz(path, trust_pickle)
+            if only is not None:
+                outputs = {name: outputs[name] for name in only if name in outputs}
         else:
             raise InputError(f"{path}: npz has keys {keys}, expected filenames+fileitems or name2reason")
     elif suffix == ".csv":
-        outputs = {name: MemberOutput(labels=labels) for name, labels in read_label_csv(path).items()}
+        outputs = {name: MemberOutput(labels=labels) for name, labels in read_label_csv(path, only).items()}
     elif suffix in (".jsonl", ".json"):
-        outputs = read_jsonl(path)
+        outputs = read_jsonl(path, only)
     else:
         raise InputError(f"{path}: unknown member output format '{suffix}' (expected .npz, .csv or .jsonl)")
-    if not outputs:
+    if not outputs and only is None:
         raise InputError(f"{path}: member output is empty")
     return outputs
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from omegaconf import OmegaConf
 
-from ensemble.labels import read_label_csv
+from core.labels import read_label_csv
 from members.readers import read_label_sets
 from helpers import DATA, REPO, baseline_file, run_cli
 
@@ -137,7 +137,7 @@ def test_evaluate_with_local_grouper(tmp_path):
     """`--grouper local` computes the MER2024 metric with no cached groupings (on 5 clips)."""
     gold = {k: v for k, v in list(read_label_csv(GOLD).items())[:5]}
     gold_path, pred_path = tmp_path / "gold.csv", tmp_path / "pred.csv"
-    from ensemble.labels import write_label_csv
+    from core.labels import write_label_csv
 
     write_label_csv(gold_path, gold)
     write_label_csv(pred_path, {k: v for k, v in read_label_csv(PRED).items() if k in gold})

@@ -5,7 +5,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ensemble.config import load_config, save_config
-from ensemble.errors import InputError
+from core.errors import InputError
 from helpers import DATA, REPO
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from ensemble.commands import extract as command
-from ensemble.errors import InputError
-from ensemble.labels import read_label_csv
+from core.errors import InputError
+from core.labels import read_label_csv
 from members.base import Clip
 from members.extract.member import ExtractingMember
 from tests.test_extract_shared import LEXICON, description_npz

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from ensemble.errors import InputError
-from ensemble.labels import read_label_csv
+from core.errors import InputError
+from core.labels import read_label_csv
 from members.extract.learned import LearnedExtractor
 from members.readers import read_outputs
 from tests.test_extract_shared import GOLD, LEXICON, description_npz

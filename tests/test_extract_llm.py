@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from members.extract.llm import LLMExtractor, parse_answer
 
 

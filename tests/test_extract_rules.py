@@ -91,7 +91,7 @@ def test_a_naive_scan_keeps_negated_words_and_a_bad_focus_is_an_error():
     text = "The man shows no anger. In conclusion, he is calm."
     naive = RuleExtractor(lexicon=LEXICON, focus="all", resolve_negation=False)
     assert naive.extract(text) == ["anger", "calm"]
-    from ensemble.errors import InputError
+    from core.errors import InputError
 
     with pytest.raises(InputError, match="focus must be"):
         RuleExtractor(lexicon=LEXICON, focus="middle").extract(text)

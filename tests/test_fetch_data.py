@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from ensemble.commands.fetch_data import FILES, fetch
-from ensemble.errors import InputError
+from core.errors import InputError
 from helpers import DATA, run_cli
 
 

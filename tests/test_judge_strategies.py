@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ensemble.errors import InputError
-from ensemble.labels import read_label_csv
-from ensemble.metrics import ew_scores
-from judge.ballot import make_ballots
+from core.errors import InputError
+from core.labels import read_label_csv
+from core.metrics import ew_scores
+from vocab.ballot import make_ballots
 from judge.fastscore import FastScorer, PrefixTable
 from judge.features import view
 from judge.objective import Objective

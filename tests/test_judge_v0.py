@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from judge.ballot import make_ballots
+from vocab.ballot import make_ballots
 from judge.vote import KOfNVote
 from vocab.clusters import LexiconVocabulary
 

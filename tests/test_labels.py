@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ensemble.errors import InputError
-from ensemble.labels import format_openset, new_file_mode, parse_openset, read_label_csv, write_label_csv
+from core.errors import InputError
+from core.labels import format_openset, new_file_mode, parse_openset, read_label_csv, write_label_csv
 
 
 @pytest.mark.parametrize(

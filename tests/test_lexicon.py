@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from helpers import DATA
 from vocab.lexicon import load_lexicon
 

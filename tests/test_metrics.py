@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from helpers import DATA, affectgpt_file, baseline_file
-from ensemble.errors import InputError
-from ensemble.labels import read_label_csv
-from ensemble.metrics import IdentityGrouper, ZipGrouper, ew_scores, mer2024_scores
+from core.errors import InputError
+from core.labels import read_label_csv
+from core.metrics import IdentityGrouper, ZipGrouper, ew_scores, mer2024_scores
 from members.readers import read_label_sets
 
 # docs/metrics.md, 2025 lexicon, 200 dev clips: (M-avg, EW-L1 F, EW-L1 P, EW-L1 R)

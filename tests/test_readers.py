@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from helpers import affectgpt_file, baseline_file
 from members.cached import CachedMember
 from members.readers import read_label_sets, read_outputs

@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ensemble.cli import main as cli
-from ensemble.labels import read_label_csv, write_label_csv
+from core.labels import read_label_csv, write_label_csv
 from members.readers import read_label_sets
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ensemble.labels import read_label_csv
-from ensemble.metrics.mer2024 import ZipGrouper, mer2024_scores
+from core.labels import read_label_csv
+from core.metrics.mer2024 import ZipGrouper, mer2024_scores
 from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper
 from tests.vocab_support import DATA, LEXICON_2025, require_data
 

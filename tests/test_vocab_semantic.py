@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from judge.ballot import make_ballots
+from vocab.ballot import make_ballots
 from vocab.clusters import LexiconVocabulary
 from vocab.embeddings import Embedder
 from vocab.registry import resolve

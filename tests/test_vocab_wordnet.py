@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from vocab.wordnet import DEBIAN_WORDNET, LEXNAMES, load_wordnet, main, prepare_wordnet
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterable
 
-from ensemble.params import Params
+from core.params import Params
 
 
 class Vocabulary(Params, ABC):
@@ -20,7 +20,3 @@ class Vocabulary(Params, ABC):
     @abstractmethod
     def cluster(self, word: str) -> str:
         """The cluster id of one (already lower-cased) word."""
-
-    def coarse(self, word: str) -> str | None:
-        """A coarser category (e.g. an emotion-wheel level-1 category), None if unknown."""
-        return None

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ensemble.labels import normalise_label
+from core.labels import normalise_label
 from vocab.base import Vocabulary
 from vocab.lexicon import Lexicon, load_lexicon
 
 
 @dataclass
 class LexiconVocabulary(Vocabulary):
-    """Cluster = the word's M2 representative (its wheel-word synonym); unknown words stay themselves.
-
-    coarse(word) is the level-1 category of the first wheel that knows the word.
-    """
+    """Cluster = the word's M2 representative (its wheel-word synonym); unknown words stay themselves."""
 
     lexicon: str = ""
     lexicon_: Lexicon | None = field(default=None, init=False, repr=False)
@@ -25,6 +22,3 @@ class LexiconVocabulary(Vocabulary):
     def cluster(self, word: str) -> str:
         word = normalise_label(word)
         return self.lexicon_.map_m2(word) or word
-
-    def coarse(self, word: str) -> str | None:
-        return self.lexicon_.coarse_category(normalise_label(word))

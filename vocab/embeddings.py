@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
+from core.errors import InputError
 
 log = logging.getLogger(__name__)
 

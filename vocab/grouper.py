@@ -1,6 +1,6 @@
 """A local synonym grouper for the MER2024 MER-OV metric, standing in for the retired GPT-3.5 call.
 
-Protocol (as ensemble.metrics.mer2024.ZipGrouper): `groups(clip, words) -> list[list[str]]`.
+Protocol (as core.metrics.mer2024.ZipGrouper): `groups(clip, words) -> list[list[str]]`.
 
 The rule, per clip: every pair of words gets a same-group probability from a logistic model
 over pair features (below; the default uses the first six); words are then grouped by average-linkage agglomerative
@@ -33,8 +33,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ensemble.labels import normalise_label
-from ensemble.params import Params
+from core.labels import normalise_label
+from core.params import Params
+from vocab.embeddings import Embedder
+from vocab.lexicon import load_lexicon
+from vocab.normalize import Normalizer
+from vocab.wordnet import load_wordnet
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +83,6 @@ class LocalGrouper(Params):
     def _setup(self) -> None:
         if self._ready:
             return
-        from vocab.embeddings import Embedder
-        from vocab.lexicon import load_lexicon
-        from vocab.normalize import Normalizer
-        from vocab.wordnet import load_wordnet
 
         self._lexicon = load_lexicon(self.lexicon) if self.lexicon else None
         self._wordnet = load_wordnet()

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ensemble.errors import InputError, where
+from core.errors import InputError, where
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,9 @@ class Lexicon:
     wheel_maps: dict[tuple[int, int], dict[str, str]]
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def forms(self) -> set[str]:
-        """Every surface form the lexicon knows."""
-        return set(self.format_mapping)
-
-    # The mappings of docs/metrics.md. Each returns None when the label is dropped.
+    # The mappings of the OV-MER emotion-wheel metric. Each returns None when the label is dropped:
+    # M1 maps a form to its base word, M2 a base word to its wheel-word synonym, W<k>-L<level> a
+    # wheel word to its category on wheel k.
     def map_m1(self, label: str) -> str | None:
         bases = self.format_mapping.get(label)
         return min(bases) if bases else None
@@ -74,14 +72,6 @@ class Lexicon:
         for candidate in sorted(candidates):
             if candidate in wheel_map:
                 return wheel_map[candidate]
-        return None
-
-    def coarse_category(self, label: str) -> str | None:
-        """'w{k}:{category}': the level-1 category of the first wheel that knows the label."""
-        for wheel in range(1, N_WHEELS + 1):
-            category = self.map_wheel(label, wheel, 1)
-            if category is not None:
-                return f"w{wheel}:{category}"
         return None
 
     def metric_names(self) -> list[str]:
@@ -176,10 +166,16 @@ def _read_wheel(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return level1, level2
 
 
-@functools.lru_cache(maxsize=4)
 def load_lexicon(folder: str | Path) -> Lexicon:
-    """Read a lexicon folder; raises InputError naming the first missing or bad file."""
-    folder = Path(folder)
+    """Read a lexicon folder once per process (every spelling of the same folder shares one copy).
+
+    Raises InputError naming the first missing or bad file.
+    """
+    return _load_lexicon(Path(folder).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_lexicon(folder: Path) -> Lexicon:
     if not folder.is_dir():
         raise InputError(f"{folder}: lexicon folder not found")
     for name in LEXICON_FILES:

@@ -26,7 +26,10 @@ from typing import Iterable
 import numpy as np
 
 from vocab.base import Vocabulary
+from vocab.embeddings import Embedder
+from vocab.lexicon import load_lexicon
 from vocab.normalize import Normalized, Normalizer
+from vocab.wordnet import load_wordnet
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +68,6 @@ class WordNetVocabulary(Vocabulary):
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, words: Iterable[str] = ()) -> "WordNetVocabulary":
-        from vocab.lexicon import load_lexicon
-        from vocab.wordnet import load_wordnet
-
         self.lexicon_ = load_lexicon(self.lexicon) if self.lexicon else None
         self.normalizer_ = Normalizer(self.lexicon_, load_wordnet())
         self.clusters_, self.anchors_, self.parent_ = {}, {}, {}
@@ -87,13 +87,6 @@ class WordNetVocabulary(Vocabulary):
             else:
                 self._place_unfitted_without_lexicon(word)
         return self.clusters_[word]
-
-    def coarse(self, word: str) -> str | None:
-        self.cluster(word)
-        anchor = self.anchors_.get(word)
-        if anchor is None or self.lexicon_ is None:
-            return None
-        return self.lexicon_.coarse_category(anchor)
 
     # -- placing words -------------------------------------------------------------------------
     def _representative(self, form: str) -> str:
@@ -155,8 +148,6 @@ class WordNetVocabulary(Vocabulary):
 
     # -- embeddings (used by EmbeddingVocabulary) ----------------------------------------------
     def _embed(self, keys: list[str]) -> np.ndarray:
-        from vocab.embeddings import Embedder
-
         if self.embedder_ is None:
             self.embedder_ = Embedder(model_path=self.model_path, cache_dir=self.cache_dir)
         return self.embedder_.embed([self.template.format(key) for key in keys])

@@ -19,7 +19,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ensemble.errors import InputError
+from core.errors import InputError
 
 log = logging.getLogger(__name__)
 

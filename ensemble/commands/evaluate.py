@@ -1,27 +1,22 @@
 """`evaluate`: score a prediction file against gold with both MER-OV metrics."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
-from ensemble.config import merge, resolve_data_root
-from ensemble.errors import InputError
-from ensemble.labels import read_label_csv
-from ensemble.metrics import ew_scores, mer2024_scores
-from members.registry import resolve_target
+from core.errors import InputError
+from core.factory import build
+from core.labels import read_label_csv
+from core.metrics import ew_scores, mer2024_scores
+from core.settings import DEFAULT_LEXICON, cache_dir_or_default, resolve_data_root
+from ensemble.config import merge
 from members.readers import read_label_sets
 from vocab.lexicon import load_lexicon
 
 log = logging.getLogger(__name__)
-
-GROUPERS = {
-    "identity": "ensemble.metrics.mer2024:IdentityGrouper",
-    "cached": "ensemble.metrics.mer2024:ZipGrouper",
-}
 
 
 @dataclass
@@ -29,7 +24,7 @@ class EvaluateConfig:
     gold: str = "???"
     pred: str = "???"
     data_root: str = ""
-    lexicon: str = "${data_root}/lexicon/mer2025"
+    lexicon: str = "${data_root}/" + DEFAULT_LEXICON
     groupings: str | None = None
     grouper: str | None = None  # identity | cached | local | module:Class; default: cached when groupings given
     trust_pickle: bool = False
@@ -47,21 +42,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def make_grouper(name: str, groupings: str | None, lexicon: str):
-    """The MER2024 synonym grouper by name; a local grouper gets the lexicon when it takes one."""
-    cls = resolve_target(GROUPERS | _local_groupers(), name, "grouper")
-    if name == "cached":
-        if not groupings:
-            raise InputError("grouper 'cached' needs --groupings ZIP")
-        return cls(groupings)
-    takes_lexicon = dataclasses.is_dataclass(cls) and "lexicon" in {f.name for f in dataclasses.fields(cls)}
-    return cls(lexicon=lexicon) if takes_lexicon else cls()
-
-
-def _local_groupers() -> dict[str, str]:
-    from vocab.registry import GROUPER_TYPES
-
-    return GROUPER_TYPES
+def make_grouper(config):
+    """The MER2024 synonym grouper the config names, with the settings its class declares."""
+    name = config.grouper or ("cached" if config.groupings else None)
+    if not name:
+        return None
+    shared = {"lexicon": config.lexicon, "groupings": config.groupings or "", "cache_dir": str(cache_dir_or_default(""))}
+    return build("grouper", {"type": name}, shared)
 
 
 def evaluate(config) -> dict:
@@ -70,9 +57,9 @@ def evaluate(config) -> dict:
     if not set(gold) & set(pred):
         raise InputError(f"{config.pred}: shares no clip with the gold file {config.gold}")
     result = {"ew": ew_scores(gold, pred, load_lexicon(config.lexicon)).as_dict()}
-    grouper_name = config.grouper or ("cached" if config.groupings else None)
-    if grouper_name:
-        result["mer2024"] = mer2024_scores(gold, pred, make_grouper(grouper_name, config.groupings, config.lexicon)).as_dict()
+    grouper = make_grouper(config)
+    if grouper is not None:
+        result["mer2024"] = mer2024_scores(gold, pred, grouper).as_dict()
     return result
 
 

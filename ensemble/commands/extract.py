@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ensemble.errors import InputError
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from core.errors import InputError
+from core.factory import build
+from core.labels import write_label_csv
+from core.settings import default_cache_dir, default_lexicon
+from members.readers import read_outputs
 
 log = logging.getLogger(__name__)
 
@@ -20,31 +27,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="label CSV to write (name,openset)")
     parser.add_argument("--trust-pickle", action="store_true", help="allow loading pickled description npz files")
     parser.add_argument("--member", default=None, help="member name (a feature of the learned extractor)")
+    parser.add_argument("--data-root", help="data folder whose lexicon extractors read (default: $OVMER_DATA or ../shared/data)")
 
 
 def extractor_config(overrides: list[str]) -> dict:
     """key=value overrides (omegaconf dotlist; an 'extractor.' prefix is allowed) -> extractor config."""
-    from omegaconf import OmegaConf
-
     for item in overrides:
         if "=" not in item:
             raise InputError(f"override '{item}': expected key=value")
     try:
         config = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)), resolve=True)
-    except Exception as error:  # omegaconf raises its own grammar errors
+    except (OmegaConfBaseException, ValueError) as error:
         raise InputError(f"overrides {overrides}: {error}") from None
     return dict(config.pop("extractor", {}) or {}, **config)
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
-    from ensemble.labels import write_label_csv
-    from members.extract.registry import make_extractor
-    from members.readers import read_outputs
-
     outputs = read_outputs(args.input, args.trust_pickle)
     if all(out.description is None for out in outputs.values()):
         raise InputError(f"{args.input}: holds labels, not descriptions; nothing to extract")
-    extractor = make_extractor(extractor_config(overrides))
+    shared = {"lexicon": default_lexicon(args.data_root), "cache_dir": str(default_cache_dir())}
+    extractor = build("extractor", extractor_config(overrides), shared)
     descriptions = {name: out.description for name, out in outputs.items()}
     labels = extractor.extract_many(descriptions, args.member)
     empty = sum(1 for words in labels.values() if not words)

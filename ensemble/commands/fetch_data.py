@@ -15,8 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ensemble.errors import InputError
-from ensemble.labels import new_file_mode
+from core.errors import InputError
+from core.labels import new_file_mode
 
 log = logging.getLogger(__name__)
 

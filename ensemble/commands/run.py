@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
+from core.labels import read_clip_names, write_label_csv
 from ensemble.config import load_config
-from ensemble.labels import read_label_csv, write_label_csv
-from ensemble.pipeline import build_judge, prepare
+from ensemble.pipeline import judge_clips, prepare
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +18,12 @@ def add_arguments(parser) -> None:
 
 
 def run(config, clips=None) -> dict[str, list[str]]:
-    prepared = prepare(config, clips=clips, progress=True)
-    judge = build_judge(config)
-    if getattr(judge, "needs_fit", False):
-        judge.fit(prepared.ballots)
-    return judge.predict(prepared.ballots)
+    return judge_clips(config, prepare(config, clips=clips, progress=True))
 
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
-    clips = sorted(read_label_csv(args.clips)) if args.clips else None
+    clips = read_clip_names(args.clips) if args.clips else None
     predictions = run(config, clips)
     write_label_csv(args.out, predictions)
     log.info("wrote %d clips to %s", len(predictions), args.out)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from core.files import atomic_write_text
+from core.labels import read_label_csv
 from ensemble.config import load_config, save_config
-from ensemble.errors import InputError
-from ensemble.labels import atomic_write_text, read_label_csv
-from ensemble.pipeline import coverage_report, prepare
+from ensemble.pipeline import coverage_report, prepare, shared_settings
 from judge.objective import Objective
 from judge.report import leave_one_out, plot_pr_curve, pr_curve
 from judge.scored import ScoredJudge
@@ -38,10 +38,11 @@ def add_arguments(parser) -> None:
 
 def member_folds(prepared, gold, scorer, splits) -> dict[str, list[dict]]:
     """Each member alone, on the same held-out folds; a clip it lacks counts as an empty answer."""
-    return {
-        member: [scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in splits]
-        for member, per_clip in prepared.labels.items()
-    }
+    out = {}
+    for member in prepared.members:
+        per_clip = prepared.member_labels(member)
+        out[member] = [scorer({c: gold[c] for c in test}, {c: per_clip.get(c, []) for c in test}) for _, test in splits]
+    return out
 
 
 def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]], metric: str) -> dict:
@@ -63,9 +64,8 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
     Objective.parse(objective)
     gold = read_label_csv(gold_path)
     prepared = prepare(config)
-    lexicon = OmegaConf.to_container(config, resolve=True)["lexicon"]
-    spec = ScorerSpec(str(lexicon), groupings)
-    shared = {"lexicon": str(lexicon), "objective": objective}
+    shared = {**shared_settings(config), "objective": objective}
+    spec = ScorerSpec(shared["lexicon"], groupings)
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
     grid = candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge_section.get("type", "kofn"), judge_section)
     for params in grid:  # a bad candidate fails here, once, not in a worker
@@ -73,7 +73,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         if hasattr(candidate, "_check_params"):
             candidate._check_params()
     n_jobs = n_jobs or config.tune.n_jobs
-    cache = str(Path(config.cache_dir) / "tune") if use_cache else None
+    cache = str(Path(shared["cache_dir"]) / "tune") if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
     clips = gold_clips_of(prepared.ballots, gold)
     scorer = spec.build()
@@ -81,7 +81,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
     members = {member: summarise(rows) for member, rows in per_fold.items()}
     by_clip = {b.clip: b for b in prepared.ballots}
     final = make_judge(result.final_params, shared).fit([by_clip[c] for c in clips], {c: gold[c] for c in clips})
-    empty = [m for m, per_clip in prepared.labels.items() if not any(per_clip.values())]
+    empty = [m for m in prepared.members if not any(prepared.member_labels(m).values())]
     report = {
         "gold": str(gold_path),
         "n_clips": len(clips),
@@ -90,8 +90,8 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         "objective": objective,
         "n_candidates": len(grid),
         "coverage": {
-            "gold_clips_lacking": coverage_report(prepared.labels, clips),
-            "all_clips_lacking": coverage_report(prepared.labels, prepared.clips),
+            "gold_clips_lacking": coverage_report(prepared.labels, prepared.members, clips),
+            "all_clips_lacking": coverage_report(prepared.labels, prepared.members, prepared.clips),
             "members_without_any_label": empty,
         },
         "ensemble": {"cv": result.summary(), "fold_scores": result.fold_scores, "fold_params": result.fold_params,
@@ -105,9 +105,9 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         report["ensemble"]["final_coefficients"] = final.coefficients()
     if hasattr(final, "weights_"):
         report["ensemble"]["final_weights"] = final.weights_
-    if loo and len(prepared.labels) > 1:
+    if loo and len(prepared.members) > 1:
         report["leave_one_out"] = leave_one_out(
-            result.final_params, shared, prepared.ballots, gold, result.splits, spec, list(prepared.labels), n_jobs, cache
+            result.final_params, shared, prepared.ballots, gold, result.splits, spec, prepared.members, n_jobs, cache
         )
     return result.final_params, report, final
 
@@ -140,10 +140,8 @@ def main(args, overrides) -> int:
     params, report, final = tune(config, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
     _print_table(report)
     tuned = config.copy()
-    judge = {k: v for k, v in params.items()}
+    judge = dict(params)
     fields = final.get_params()
-    if "lexicon" in fields:
-        judge["lexicon"] = "${lexicon}"
     if "objective" in fields:
         judge["objective"] = report["objective"]
     if isinstance(final, ScoredJudge):

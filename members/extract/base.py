@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
-from ensemble.params import Params
+from core.params import Params
 
 
 class Extractor(Params, ABC):

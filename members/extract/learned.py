@@ -23,16 +23,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
-from ensemble.labels import normalise_label
+from core.errors import InputError
+from core.files import atomic_write_text
+from core.labels import normalise_label
+from core.metrics import ew_scores
 from members.extract.base import Extractor
 from members.extract.candidates import GENERIC_FORMS, Candidate
 from members.extract.rules import RuleExtractor
+from vocab.lexicon import N_WHEELS, load_lexicon
 
 log = logging.getLogger(__name__)
 
-N_WHEELS = 5
 WHEEL_HITS_NEEDED = 3
+OBJECTIVES = ("ew_l1_f", "m_avg")  # spelled as tuning spells them
 BASE_FEATURES = (
     "focus_0", "focus_1", "focus_2", "focus_any", "conclusion", "states", "log_mentions", "log_negated",
     "example_share", "hedged_share", "other_subject_share", "last_position", "log_from_end",
@@ -45,7 +48,7 @@ class LearnedExtractor(Extractor):
     """Logistic regression over candidate facts.
 
     C: inverse regularisation strength. objective: what the threshold maximises on the training
-    clips, 'l1_f' (EW-L1 F) or 'm_avg'.
+    clips, 'ew_l1_f' (EW-L1 F) or 'm_avg'.
     state: path of a JSON file written by `save`; when given (and fit was not called), the
     fitted coefficients are read from it at first use.
     """
@@ -70,8 +73,6 @@ class LearnedExtractor(Extractor):
         return self.rules
 
     def _lexicon(self):
-        from vocab.lexicon import load_lexicon
-
         return load_lexicon(self.lexicon)
 
     def candidates(self, description: str | None) -> tuple[list[Candidate], dict[int, int]]:
@@ -112,7 +113,7 @@ class LearnedExtractor(Extractor):
                 "last_position": 1.0 / (1.0 + mentions[-1].from_end),
                 "log_from_end": math.log1p(min(m.from_end for m in mentions)),
                 "generic": float(candidate.word in GENERIC_FORMS),
-                "wheels_mapped": sum(lexicon.map_wheel(candidate.word, k, 1) is not None for k in range(1, 6)) / 5,
+                "wheels_mapped": sum(lexicon.map_wheel(candidate.word, k, 1) is not None for k in range(1, N_WHEELS + 1)) / N_WHEELS,
                 "log_doc_freq": math.log(self.doc_freq_.get(candidate.word, 1e-4)),
                 "order_in_focus": 0.0,
                 "merged": float(any(m.merged for m in live)),
@@ -149,6 +150,8 @@ class LearnedExtractor(Extractor):
 
         if not descriptions or not gold:
             raise InputError("LearnedExtractor.fit needs descriptions and gold labels")
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"LearnedExtractor: objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         self.members_ = sorted(descriptions)
         lexicon = self._lexicon()
         self.categories_ = sorted(set(lexicon.wheel_maps[(1, 1)].values()))
@@ -187,7 +190,6 @@ class LearnedExtractor(Extractor):
 
     def _choose_threshold(self, X, index, gold, parsed) -> float:
         """The probability cut that maximises the mean objective over members on the training clips."""
-        from ensemble.metrics import ew_scores
 
         probabilities = self._probabilities(X)
         lexicon = self._lexicon()
@@ -233,8 +235,6 @@ class LearnedExtractor(Extractor):
 
     # --- state on disk (JSON, no pickle) -------------------------------------------------
     def save(self, path: str | Path) -> None:
-        from ensemble.labels import atomic_write_text
-
         state = {
             "format": "members.extract.learned/1",
             "lexicon": str(self.lexicon),

@@ -16,12 +16,12 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ensemble.errors import InputError
-from ensemble.labels import atomic_write_text, normalise_label
+from core.errors import InputError
+from core.labels import atomic_write_text, normalise_label
 from members.extract.base import Extractor
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ class LLMExtractor(Extractor):
     """Chat-completions extraction.
 
     url: the server root (".../v1/chat/completions" is appended unless the URL already ends so).
-    model: the model name the server serves. cache_dir: where answers are cached ('' = no cache).
+    model: the model name the server serves. cache_dir: the cache root; answers go under its
+    llm/ folder ('' = no cache; a config run hands down the run's cache_dir).
     workers: concurrent requests. timeout: seconds per request. retries: extra attempts after a
     failure, with exponential backoff starting at `backoff` seconds. api_key: sent as a Bearer token
     when given. max_chars: descriptions are cut to their last max_chars characters.
@@ -68,7 +69,6 @@ class LLMExtractor(Extractor):
     max_tokens: int = 128
     api_key: str = ""
     max_chars: int = 20000
-    requests_sent_: int = field(default=0, init=False, repr=False)
 
     def _endpoint(self) -> str:
         url = self.url.rstrip("/")
@@ -82,7 +82,7 @@ class LLMExtractor(Extractor):
         if not self.cache_dir:
             return None
         key = self._key(description)
-        return Path(self.cache_dir) / key[:2] / f"{key}.json"
+        return Path(self.cache_dir) / "llm" / key[:2] / f"{key}.json"
 
     def _ask(self, description: str) -> str:
         body = json.dumps({
@@ -100,7 +100,6 @@ class LLMExtractor(Extractor):
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             request = urllib.request.Request(self._endpoint(), data=body, headers=headers, method="POST")
             try:
-                self.requests_sent_ += 1
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     reply = json.loads(response.read().decode("utf-8"))
                 return str(reply["choices"][0]["message"]["content"])

@@ -6,11 +6,11 @@ pickled npz files, and `extractor: {type: rules | learned | llm, ...parameters}`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Collection
 
-from members.base import Clip, MemberOutput
+from core.factory import build
+from members.base import MemberOutput
 from members.cached import CachedMember
-from members.extract.registry import make_extractor
 
 
 @dataclass
@@ -18,24 +18,22 @@ class ExtractingMember(CachedMember):
     """CachedMember over a description file; labels come from the configured extractor.
 
     Clips whose file already holds labels keep them; the rest are extracted once, all together
-    (so an LLM extractor can send its requests concurrently), and remembered.
+    (so an LLM extractor can send its requests concurrently), and remembered. The run's
+    `lexicon` and `cache_dir` are handed down to the extractor (core.factory's rule).
     """
 
     extractor: dict[str, Any] = field(default_factory=dict)
-    lexicon: str = ""  # handed to an extractor that reads the lexicon and names none itself
-    _extracted: dict[str, MemberOutput] | None = field(default=None, init=False, repr=False)
+    lexicon: str = ""
+    cache_dir: str = ""
+    _extracted: dict[str, MemberOutput] = field(default_factory=dict, init=False, repr=False)
 
-    def outputs(self) -> dict[str, MemberOutput]:
-        if self._extracted is None:
-            stored = super().outputs()
-            pending = {clip: out.description for clip, out in stored.items() if out.labels is None}
-            labels = make_extractor(self.extractor, self.lexicon or None).extract_many(pending, self.name) if pending else {}
-            self._extracted = {
-                clip: out if out.labels is not None else MemberOutput(labels=labels[clip], description=out.description)
-                for clip, out in stored.items()
-            }
-        return self._extracted
-
-    def predict(self, clips: Iterable[Clip]) -> dict[str, MemberOutput]:
-        outputs = self.outputs()
-        return {clip.name: outputs[clip.name] for clip in clips if clip.name in outputs}
+    def outputs(self, only: Collection[str] | None = None) -> dict[str, MemberOutput]:
+        stored = super().outputs(only)
+        pending = {clip: out.description for clip, out in stored.items() if out.labels is None and clip not in self._extracted}
+        if pending:
+            shared = {"lexicon": self.lexicon, "cache_dir": self.cache_dir}
+            extractor = build("extractor", self.extractor, shared, label=f"member '{self.name}': extractor")
+            labels = extractor.extract_many(pending, self.name)
+            for clip, text in pending.items():
+                self._extracted[clip] = MemberOutput(labels=labels[clip], description=text)
+        return {clip: out if out.labels is not None else self._extracted[clip] for clip, out in stored.items()}

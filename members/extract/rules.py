@@ -15,10 +15,18 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ensemble.errors import InputError
+from core.errors import InputError
 from members.extract.base import Extractor
-from members.extract.candidates import GENERIC_FORMS, Candidate, FormIndex, Mention, find_candidates, form_index
+from members.extract.candidates import (
+    GENERIC_FORMS,
+    Candidate,
+    FormIndex,
+    Mention,
+    find_candidates,
+    form_index,
+)
 from members.extract.text import cjk_fraction, clean, sentences
+from vocab.lexicon import load_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +73,6 @@ class RuleExtractor(Extractor):
 
     def _index(self) -> FormIndex:
         if self.index_ is None:
-            from vocab.lexicon import load_lexicon
-
             self.index_ = form_index(frozenset(load_lexicon(self.lexicon).format_mapping))
         return self.index_
 

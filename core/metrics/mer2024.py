@@ -9,15 +9,15 @@ from __future__ import annotations
 import ast
 import io
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 
-from ensemble.errors import InputError
-from ensemble.labels import normalise_label
-from ensemble.metrics.common import paired_clips, set_scores
+from core.errors import InputError
+from core.labels import normalise_label
+from core.metrics.common import paired_clips, set_scores
 
 
 class Grouper(Protocol):
@@ -31,19 +31,33 @@ class IdentityGrouper:
         return [[word] for word in words]
 
 
+@dataclass
 class ZipGrouper:
-    """The cached GPT-3.5 groupings: one `<clip>.npy` (a list of word lists) per clip."""
+    """The cached GPT-3.5 groupings: one `<clip>.npy` (a list of word lists) per clip.
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise InputError(f"{self.path}: groupings zip not found")
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                self._members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
-        except zipfile.BadZipFile as error:
-            raise InputError(f"{self.path}: not a zip file ({error})") from None
-        self._cache: dict[str, list[list[str]]] = {}
+    groupings: the zip file (`openset-synonym-*.zip`).
+    """
+
+    groupings: str = ""
+    _members: dict[str, str] | None = field(default=None, init=False, repr=False)
+    _cache: dict[str, list[list[str]]] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.groupings)
+
+    def _index(self) -> dict[str, str]:
+        if self._members is None:
+            if not self.groupings:
+                raise InputError("grouper 'cached' needs the groupings zip (--groupings ZIP)")
+            if not self.path.is_file():
+                raise InputError(f"{self.path}: groupings zip not found")
+            try:
+                with zipfile.ZipFile(self.path) as archive:
+                    self._members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
+            except zipfile.BadZipFile as error:
+                raise InputError(f"{self.path}: not a zip file ({error})") from None
+        return self._members
 
     def _parse(self, data: bytes, clip: str) -> list[list[str]]:
         # Each .npy holds one string: the LLM's answer, a Python list literal of word lists.
@@ -57,14 +71,15 @@ class ZipGrouper:
         return [[normalise_label(str(word)) for word in group] for group in groups]
 
     def clips(self) -> set[str]:
-        return set(self._members)
+        return set(self._index())
 
     def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]:
         if clip not in self._cache:
-            if clip not in self._members:
+            members = self._index()
+            if clip not in members:
                 raise InputError(f"{self.path}: no cached grouping for clip {clip}")
             with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(self._members[clip])
+                data = archive.read(members[clip])
             self._cache[clip] = self._parse(data, clip)
         return self._cache[clip]
 

@@ -1,11 +1,13 @@
-"""Ballots: what every member said about one clip, grouped by synonym cluster."""
+"""Ballots: what every member said about one clip, grouped by the vocabulary's synonym clusters.
+
+The pipeline builds one ballot per clip; judges read them."""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from ensemble.labels import normalise_label
+from core.labels import normalise_label
 from vocab.base import Vocabulary
 
 
@@ -16,7 +18,6 @@ class ClipBallot:
     clip: str
     members: list[str]
     votes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    coarse: dict[str, str | None] = field(default_factory=dict)
     # How many labels each answering member gave, and where (0 = first) each member first
     # named each cluster: a member's first words and short answers are its surest.
     n_labels: dict[str, int] = field(default_factory=dict)
@@ -29,7 +30,7 @@ class ClipBallot:
         """The word the members used most for a cluster (ties: alphabetical).
 
         The EW metric maps an emitted word again through all its forms, so the members'
-        own word scores better than a canonical cluster name (docs/findings.md, point 1).
+        own word scores better than a canonical cluster name, which may map elsewhere.
         """
         counts = Counter(word for words in self.votes[cluster].values() for word in set(words))
         return min(counts, key=lambda word: (-counts[word], word))
@@ -45,38 +46,24 @@ class ClipBallot:
             kept = {m: words for m, words in by_member.items() if m not in dropped}
             if kept:
                 ballot.votes[cluster] = kept
-                ballot.coarse[cluster] = self.coarse.get(cluster)
                 ballot.positions[cluster] = {m: p for m, p in self.positions.get(cluster, {}).items() if m not in dropped}
         ballot.n_labels = {m: n for m, n in self.n_labels.items() if m not in dropped}
         return ballot
 
 
-def make_ballots(
-    labels_by_member: Mapping[str, Mapping[str, Sequence[str]]],
-    vocabulary: Vocabulary,
-    clips: Sequence[str],
-    progress: bool = False,
-) -> list[ClipBallot]:
-    """One ballot per clip from {member: {clip: labels}}; members lacking a clip don't vote on it."""
-    from tqdm import tqdm
-
-    ballots = []
-    for clip in tqdm(clips, desc="ballots", unit="clip", disable=not progress or None, leave=False):
-        answered = [m for m in labels_by_member if clip in labels_by_member[m]]
-        ballot = ClipBallot(clip=clip, members=answered)
-        for member in answered:
-            ballot.n_labels[member] = 0
-            for label in labels_by_member[member][clip]:
-                word = normalise_label(label)
-                if not word:
-                    continue
-                cluster = vocabulary.cluster(word)
-                if not cluster:  # punctuation-only and similar: nothing to vote on
-                    continue
-                ballot.votes.setdefault(cluster, {}).setdefault(member, []).append(word)
-                ballot.positions.setdefault(cluster, {}).setdefault(member, ballot.n_labels[member])
-                ballot.n_labels[member] += 1
-                if cluster not in ballot.coarse:
-                    ballot.coarse[cluster] = vocabulary.coarse(word)
-        ballots.append(ballot)
-    return ballots
+def make_ballot(clip: str, answers: Mapping[str, Sequence[str]], vocabulary: Vocabulary) -> ClipBallot:
+    """The ballot of one clip from {member: labels}, in member order; members absent don't vote."""
+    ballot = ClipBallot(clip=clip, members=list(answers))
+    for member, labels in answers.items():
+        ballot.n_labels[member] = 0
+        for label in labels:
+            word = normalise_label(label)
+            if not word:
+                continue
+            cluster = vocabulary.cluster(word)
+            if not cluster:  # punctuation-only and similar: nothing to vote on
+                continue
+            ballot.votes.setdefault(cluster, {}).setdefault(member, []).append(word)
+            ballot.positions.setdefault(cluster, {}).setdefault(member, ballot.n_labels[member])
+            ballot.n_labels[member] += 1
+    return ballot

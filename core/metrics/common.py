@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Mapping, Sequence
 
-from ensemble.errors import InputError
+from core.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ensemble.labels import normalise_label
-from ensemble.metrics.common import paired_clips, set_scores
-from vocab.lexicon import N_WHEELS, Lexicon
+from core.labels import normalise_label
+from core.metrics.common import paired_clips, set_scores
 
 
 @dataclass
@@ -33,7 +32,8 @@ class EWScores:
         return self._mean(self.per_metric, "f")
 
     def level(self, level: int, attr: str = "f") -> float:
-        return self._mean([f"W{k}-L{level}" for k in range(1, N_WHEELS + 1)], attr)
+        """Mean over the emotion wheels at one level (the 'W<k>-L<level>' mappings)."""
+        return self._mean([n for n in self.per_metric if n.startswith("W") and n.endswith(f"-L{level}")], attr)
 
     def as_dict(self) -> dict:
         return {
@@ -68,6 +68,8 @@ def prf(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], ma
     return PRF(100 * p, 100 * r, 100 * f, len(precisions))
 
 
-def ew_scores(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], lexicon: Lexicon) -> EWScores:
+def ew_scores(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], lexicon) -> EWScores:
+    """The 12 mappings of a lexicon (anything with `metric_names()` and `mapper(name)`, such as
+    vocab.lexicon.Lexicon) applied to gold and prediction, clip by clip."""
     clips = paired_clips(gold, pred)
     return EWScores({name: prf(gold, pred, lexicon.mapper(name), clips) for name in lexicon.metric_names()})

@@ -7,12 +7,11 @@ files also contain the unquoted form "[happy, relieved]").
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from ensemble.errors import InputError, where
+from core.errors import InputError, where
+from core.files import atomic_write_text
 
 LabelSets = dict[str, list[str]]
 
@@ -45,22 +44,36 @@ def format_openset(labels: Sequence[str]) -> str:
     return "[" + ", ".join(f"'{label}'" for label in labels) + "]"
 
 
-def read_label_csv(path: str | Path) -> LabelSets:
-    """Read a `name,openset` CSV. Raises InputError naming the file and row."""
-    path = Path(path)
+def _open_csv(path: Path, needed: Sequence[str]):
+    """(handle, DictReader) of a CSV that has the `needed` columns; InputError otherwise."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
+    handle = open(path, newline="", encoding="utf-8")
+    reader = csv.DictReader(handle)
+    columns = reader.fieldnames or []
+    for column in needed:
+        if column not in columns:
+            handle.close()
+            raise InputError(f"{path}: missing column '{column}' (columns: {', '.join(columns) or 'none'})")
+    return handle, reader
+
+
+def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> LabelSets:
+    """Read a `name,openset` CSV. Raises InputError naming the file and row.
+
+    only: when given, rows of other clips are skipped without parsing their labels.
+    """
+    path = Path(path)
+    wanted = None if only is None else set(only)
     result: LabelSets = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = reader.fieldnames or []
-        for needed in ("name", "openset"):
-            if needed not in columns:
-                raise InputError(f"{path}: missing column '{needed}' (columns: {', '.join(columns) or 'none'})")
+    handle, reader = _open_csv(path, ("name", "openset"))
+    with handle:
         for row_number, row in enumerate(reader, start=2):
             name = (row["name"] or "").strip()
             if not name:
                 raise InputError(f"{where(path, row_number)}: empty clip name")
+            if wanted is not None and name not in wanted:
+                continue
             try:
                 result[name] = parse_openset(row["openset"])
             except ValueError as error:
@@ -68,26 +81,20 @@ def read_label_csv(path: str | Path) -> LabelSets:
     return result
 
 
-def new_file_mode() -> int:
-    """The mode an ordinary new file gets under the current umask (mkstemp would give 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a file so that readers see either the old file or the whole new one."""
+def read_clip_names(path: str | Path) -> list[str]:
+    """The clip names of a CSV with a `name` column (other columns are ignored), in file order."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(temporary, new_file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    names: dict[str, None] = {}
+    handle, reader = _open_csv(path, ("name",))
+    with handle:
+        for row_number, row in enumerate(reader, start=2):
+            name = (row["name"] or "").strip()
+            if not name:
+                raise InputError(f"{where(path, row_number)}: empty clip name")
+            names[name] = None
+    if not names:
+        raise InputError(f"{path}: no clip names")
+    return list(names)
 
 
 def label_csv_text(predictions: Mapping[str, Sequence[str]]) -> str:
