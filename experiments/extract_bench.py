@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.labels import read_label_csv  # noqa: E402
+from core.settings import resolve_data_root  # noqa: E402
 from members.extract import rules as rules_module  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.extract.rules import RuleExtractor  # noqa: E402
@@ -80,7 +81,7 @@ def timed(extractor, items, workers: int, repeat: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=resolve_data_root())
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

@@ -22,7 +22,6 @@ import argparse
 import itertools
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.labels import read_label_csv  # noqa: E402
 from core.metrics import ew_scores  # noqa: E402
+from core.settings import resolve_data_root  # noqa: E402
 from judge.tuning import folds  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.extract.rules import RuleExtractor  # noqa: E402
@@ -100,14 +100,14 @@ def learned_cv(descriptions, gold, lexicon_dir, split, **params):
 def vote_cv(labels_per_fold, gold, lexicon_dir, lexicon, split) -> tuple[dict, list[int]]:
     """k-of-n vote over members, k chosen on each fold's training clips; labels_per_fold[i] = {member: {clip: labels}}."""
     from judge.vote import KOfNVote
-    from vocab.ballot import make_ballots
+    from vocab.ballot import make_ballot
     from vocab.clusters import LexiconVocabulary
 
     vocabulary = LexiconVocabulary(lexicon=lexicon_dir).fit()
     n_members = len(labels_per_fold[0])
     predictions, ks = {}, []
     for (train, test), labels in zip(split, labels_per_fold):
-        ballots = {b.clip: b for b in make_ballots(labels, vocabulary, sorted(gold))}
+        ballots = {c: make_ballot(c, {m: labels[m][c] for m in labels if c in labels[m]}, vocabulary) for c in sorted(gold)}
         best = max(
             range(1, n_members + 1),
             key=lambda k: (l1_f(gold, KOfNVote(k=k).predict([ballots[c] for c in train]), lexicon, train), -k),
@@ -119,7 +119,7 @@ def vote_cv(labels_per_fold, gold, lexicon_dir, lexicon, split) -> tuple[dict, l
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=resolve_data_root())
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     data = Path(args.data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -20,13 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract_eval import member_paths  # noqa: E402
 
 from core.labels import read_label_csv  # noqa: E402
+from core.settings import resolve_data_root  # noqa: E402
 from members.extract.learned import LearnedExtractor  # noqa: E402
 from members.readers import read_outputs  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", dest="data", default=os.environ.get("OVMER_DATA") or str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--data-root", dest="data", default=resolve_data_root())
     parser.add_argument("--gold", default=None, help="gold CSV (default: DATA/ovmerd/gold_dev.csv)")
     parser.add_argument("--member", action="append", default=[], help="NAME=PATH of a description file")
     parser.add_argument("--out", required=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -24,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.labels import normalise_label, read_label_csv  # noqa: E402
 from core.metrics import ew_scores  # noqa: E402
+from core.settings import resolve_data_root  # noqa: E402
 from judge.tuning import folds as clip_folds  # noqa: E402
 from judge.vote import KOfNVote  # noqa: E402
 from members.readers import read_label_sets  # noqa: E402
-from vocab.ballot import make_ballots  # noqa: E402
+from vocab.ballot import make_ballot  # noqa: E402
 from vocab.clusters import LexiconVocabulary  # noqa: E402
 from vocab.lexicon import load_lexicon  # noqa: E402
 from vocab.semantic import EmbeddingVocabulary, WordNetVocabulary  # noqa: E402
@@ -47,7 +47,7 @@ def member_files(root: Path) -> dict[str, Path]:
 
 def score_table(vocabulary, labels, gold, clips, lexicon, folds):
     """scores[k][fold] = (EW-L1 F, M-avg) on that fold's clips; train scores likewise on the complement."""
-    ballots = make_ballots(labels, vocabulary, clips)
+    ballots = [make_ballot(c, {m: labels[m][c] for m in labels if c in labels[m]}, vocabulary) for c in clips]
     table = {}
     for k in KS:
         predictions = KOfNVote(k=k).predict(ballots)
@@ -84,7 +84,7 @@ def cross_validate(tables: dict, n_folds: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", default=os.environ.get("OVMER_DATA", "../shared/data"))
+    parser.add_argument("--data-root", default=resolve_data_root())
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     root = Path(args.data_root)

@@ -24,7 +24,6 @@ import argparse
 import itertools
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.labels import normalise_label, read_label_csv  # noqa: E402
 from core.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores  # noqa: E402
+from core.settings import resolve_data_root  # noqa: E402
 from judge.tuning import folds as clip_folds  # noqa: E402
 from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper  # noqa: E402
 
@@ -141,7 +141,7 @@ def fit_and_tune(grouper, data, clips, columns, match_avg=None):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", default=os.environ.get("OVMER_DATA", "../shared/data"))
+    parser.add_argument("--data-root", default=resolve_data_root())
     parser.add_argument("--lexicon", default="lexicon/mer2025")
     parser.add_argument("--fit-all", action="store_true")
     args = parser.parse_args()

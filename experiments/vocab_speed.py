@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.settings import resolve_data_root  # noqa: E402
+
 
 def all_words(root: Path) -> list[str]:
     from core.errors import InputError
@@ -91,7 +93,7 @@ def phase(root: Path, cache: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", default=os.environ.get("OVMER_DATA", "../shared/data"))
+    parser.add_argument("--data-root", default=resolve_data_root())
     parser.add_argument("--phase", choices=("cold", "warm"), help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args()
