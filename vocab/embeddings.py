@@ -17,14 +17,11 @@ from typing import Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.settings import cache_dir_or_default
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("OVMER_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 
 
 def packaged_model_path() -> str:
@@ -58,8 +55,7 @@ class Embedder:
         return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
     def cache_file(self) -> Path:
-        root = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
-        return root / "embeddings" / f"{self.model_id()}.sqlite"
+        return cache_dir_or_default(self.cache_dir) / "embeddings" / f"{self.model_id()}.sqlite"
 
     def _connect(self) -> sqlite3.Connection:
         path = self.cache_file()

@@ -38,7 +38,7 @@ from core.params import Params
 from vocab.embeddings import Embedder
 from vocab.lexicon import load_lexicon
 from vocab.normalize import Normalizer
-from vocab.wordnet import load_wordnet
+from vocab.wordnet import first_senses, load_wordnet
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +118,7 @@ class LocalGrouper(Params):
             }
 
     def _synsets(self, key: str) -> set[str]:
-        found, by_pos = set(), {}
-        for synset in self._wordnet.synsets(key.replace(" ", "_")):
-            by_pos[synset.pos()] = by_pos.get(synset.pos(), 0) + 1
-            if by_pos[synset.pos()] <= 2:
-                found.add(synset.name())
-        return found
+        return {synset.name() for synset in first_senses(self._wordnet, key)}
 
     def pair_features(self, a: str, b: str) -> np.ndarray:
         info_a, info_b = self._word_info[a], self._word_info[b]

@@ -29,12 +29,11 @@ from vocab.base import Vocabulary
 from vocab.embeddings import Embedder
 from vocab.lexicon import load_lexicon
 from vocab.normalize import Normalized, Normalizer
-from vocab.wordnet import load_wordnet
+from vocab.wordnet import first_senses, load_wordnet
 
 log = logging.getLogger(__name__)
 
 EMPTY_CLUSTER = ""
-N_SENSES = 2  # WordNet senses looked at per word: later senses are rarely the emotional one
 
 
 @dataclass
@@ -133,13 +132,8 @@ class WordNetVocabulary(Vocabulary):
 
     def wordnet_synonyms(self, key: str) -> list[str]:
         """Lemmas of the first senses of the key, in WordNet order (deterministic)."""
-        wordnet = self.normalizer_.wordnet
         found: list[str] = []
-        by_pos: dict[str, int] = {}
-        for synset in wordnet.synsets(key.replace(" ", "_")):
-            by_pos[synset.pos()] = by_pos.get(synset.pos(), 0) + 1
-            if by_pos[synset.pos()] > N_SENSES:
-                continue
+        for synset in first_senses(self.normalizer_.wordnet, key):
             for lemma in synset.lemmas():
                 name = lemma.name().lower().replace("_", " ")
                 if name != key and name not in found:

@@ -13,19 +13,20 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import os
 import shutil
 import sys
 import warnings
 from pathlib import Path
 
 from core.errors import InputError
+from core.settings import cache_dir_or_default
 
 log = logging.getLogger(__name__)
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
-DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
 INSTALL_HINT = "apt-get install wordnet-base wordnet-sense-index"
+# Senses looked at per word and part of speech: later senses are rarely the emotional one.
+N_SENSES = 2
 
 # The lexicographer files of WordNet 3.0, in file-number order, with their syntactic category
 # (1 noun, 2 verb, 3 adjective, 4 adverb), as documented in lexnames(5).
@@ -60,8 +61,7 @@ def lexnames_text() -> str:
 
 def wordnet_dir(cache_dir: str | Path | None = None) -> Path:
     """Where the prepared folder lives: <cache>/nltk_data/corpora/wordnet."""
-    cache = Path(cache_dir) if cache_dir else Path(os.environ.get("OVMER_CACHE", DEFAULT_CACHE))
-    return cache / "nltk_data" / "corpora" / "wordnet"
+    return cache_dir_or_default(cache_dir) / "nltk_data" / "corpora" / "wordnet"
 
 
 def prepare_wordnet(cache_dir: str | Path | None = None, source: str | Path = DEBIAN_WORDNET) -> Path:
@@ -106,6 +106,16 @@ def load_wordnet(cache_dir: str | None = None, source: str = str(DEBIAN_WORDNET)
         # No Open Multilingual WordNet here; only English lemmas are used.
         warnings.simplefilter("ignore", UserWarning)
         return WordNetCorpusReader(str(root), None)
+
+
+def first_senses(wordnet, key: str) -> list:
+    """The first N_SENSES synsets of each part of speech of a word or phrase, in WordNet order."""
+    kept, by_pos = [], {}
+    for synset in wordnet.synsets(key.replace(" ", "_")):
+        by_pos[synset.pos()] = by_pos.get(synset.pos(), 0) + 1
+        if by_pos[synset.pos()] <= N_SENSES:
+            kept.append(synset)
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
