@@ -48,7 +48,8 @@ def _open_csv(path: Path, needed: Sequence[str]):
     """(handle, DictReader) of a CSV that has the `needed` columns; InputError otherwise."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    handle = open(path, newline="", encoding="utf-8")
+    # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which would rename the first column.
+    handle = open(path, newline="", encoding="utf-8-sig")
     reader = csv.DictReader(handle)
     columns = reader.fieldnames or []
     for column in needed:

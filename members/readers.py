@@ -63,7 +63,7 @@ def read_jsonl(path: Path, only: Collection[str] | None = None) -> Outputs:
     """One object per line: {"name": ..., "labels": [...] or "openset": "[...]", "description": ...}."""
     wanted = None if only is None else set(only)
     outputs: Outputs = {}
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:
         for row_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -16,11 +16,12 @@ import urllib.request
 from pathlib import Path
 
 from core.errors import InputError
-from core.labels import new_file_mode
+from core.files import new_file_mode
 
 log = logging.getLogger(__name__)
 
-MERTOOLS_COMMIT = "89120b7"
+# The full commit id: raw-file URLs do not resolve abbreviated ids reliably.
+MERTOOLS_COMMIT = "89120b780ab18b28349f0e37dcc12b8cc253cb02"
 DEFAULT_SOURCE = f"https://raw.githubusercontent.com/zeroQiaoba/MERTools/{MERTOOLS_COMMIT}"
 
 _WHEEL_2025 = "MER2025/MER2025_Track23/emotion_wheel"
