@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Mapping
 
 from core.errors import InputError
-from core.labels import atomic_write_text, normalise_label
+from core.files import atomic_write_text
+from core.labels import normalise_label
 from members.extract.base import Extractor
 
 log = logging.getLogger(__name__)
