@@ -96,3 +96,11 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
 
 def save_config(config: DictConfig, path: str | Path) -> None:
     atomic_write_text(path, OmegaConf.to_yaml(config))
+
+
+def input_files(config: DictConfig) -> list[str]:
+    """Every file path the config's parts read (member outputs, judge state), resolved."""
+    resolved = OmegaConf.to_container(config, resolve=True)
+    paths = [str(member["path"]) for member in resolved.get("members") or [] if member.get("path")]
+    state = (resolved.get("judge") or {}).get("state")
+    return paths + ([str(state)] if state else [])

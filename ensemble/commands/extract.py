@@ -15,6 +15,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import InputError
 from core.factory import build
+from core.files import check_output_path
 from core.labels import write_label_csv
 from core.settings import default_cache_dir, default_lexicon
 from members.readers import read_outputs
@@ -43,6 +44,7 @@ def extractor_config(overrides: list[str]) -> dict:
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
+    check_output_path(args.out, [args.input])
     outputs = read_outputs(args.input, args.trust_pickle)
     if all(out.description is None for out in outputs.values()):
         raise InputError(f"{args.input}: holds labels, not descriptions; nothing to extract")

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
+from core.files import check_output_path
 from core.labels import read_clip_names, write_label_csv
-from ensemble.config import load_config
+from ensemble.config import DEFAULT_CONFIG, input_files, load_config
 from ensemble.pipeline import judge_clips, prepare
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def run(config, clips=None) -> dict[str, list[str]]:
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
+    check_output_path(args.out, [args.config or DEFAULT_CONFIG, args.clips, *input_files(config)])
     clips = read_clip_names(args.clips) if args.clips else None
     predictions = run(config, clips)
     write_label_csv(args.out, predictions)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core.files import atomic_write_text
+from core.files import atomic_write_text, check_output_path
 from core.labels import read_label_csv
-from ensemble.config import load_config, save_config
+from ensemble.config import DEFAULT_CONFIG, input_files, load_config, save_config
 from ensemble.pipeline import coverage_report, prepare, shared_settings
 from judge.objective import Objective
 from judge.report import leave_one_out, plot_pr_curve, pr_curve
@@ -137,6 +137,10 @@ def _default_beside(path: str, suffix: str) -> str:
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
+    inputs = [args.config or DEFAULT_CONFIG, args.gold, args.groupings, *input_files(config)]
+    for out in (args.out, args.state, args.report, args.plot):
+        if out is not None:
+            check_output_path(out, inputs)
     params, report, final = tune(config, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
     _print_table(report)
     tuned = config.copy()
