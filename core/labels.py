@@ -44,6 +44,14 @@ def format_openset(labels: Sequence[str]) -> str:
     return "[" + ", ".join(f"'{label}'" for label in labels) + "]"
 
 
+def check_unique(seen: dict[str, int], name: str, row: int, path: str | Path) -> None:
+    """Record that `name` is on `row`; a clip named twice in one file is an error (which answer
+    counts would otherwise depend on the order of rows)."""
+    if name in seen:
+        raise InputError(f"{where(path, row, name)}: clip named twice (first on row {seen[name]})")
+    seen[name] = row
+
+
 def _open_csv(path: Path, needed: Sequence[str]):
     """(handle, DictReader) of a CSV that has the `needed` columns; InputError otherwise."""
     if not path.is_file():
@@ -67,12 +75,14 @@ def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> Label
     path = Path(path)
     wanted = None if only is None else set(only)
     result: LabelSets = {}
+    seen: dict[str, int] = {}
     handle, reader = _open_csv(path, ("name", "openset"))
     with handle:
         for row_number, row in enumerate(reader, start=2):
             name = (row["name"] or "").strip()
             if not name:
                 raise InputError(f"{where(path, row_number)}: empty clip name")
+            check_unique(seen, name, row_number, path)
             if wanted is not None and name not in wanted:
                 continue
             try:
@@ -85,14 +95,14 @@ def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> Label
 def read_clip_names(path: str | Path) -> list[str]:
     """The clip names of a CSV with a `name` column (other columns are ignored), in file order."""
     path = Path(path)
-    names: dict[str, None] = {}
+    names: dict[str, int] = {}
     handle, reader = _open_csv(path, ("name",))
     with handle:
         for row_number, row in enumerate(reader, start=2):
             name = (row["name"] or "").strip()
             if not name:
                 raise InputError(f"{where(path, row_number)}: empty clip name")
-            names[name] = None
+            check_unique(names, name, row_number, path)
     if not names:
         raise InputError(f"{path}: no clip names")
     return list(names)

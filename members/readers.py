@@ -13,7 +13,7 @@ from typing import Collection
 import numpy as np
 
 from core.errors import InputError, where
-from core.labels import parse_openset, read_label_csv
+from core.labels import check_unique, parse_openset, read_label_csv
 from members.base import MemberOutput
 
 Outputs = dict[str, MemberOutput]
@@ -35,7 +35,9 @@ def read_label_npz(path: Path, only: Collection[str] | None = None) -> Outputs:
         raise InputError(f"{path}: {len(names)} filenames but {len(items)} fileitems")
     wanted = None if only is None else set(only)
     outputs: Outputs = {}
+    seen: dict[str, int] = {}
     for index, (name, item) in enumerate(zip(names, items)):
+        check_unique(seen, str(name), index, path)
         if wanted is not None and str(name) not in wanted:
             continue
         try:
@@ -63,15 +65,20 @@ def read_jsonl(path: Path, only: Collection[str] | None = None) -> Outputs:
     """One object per line: {"name": ..., "labels": [...] or "openset": "[...]", "description": ...}."""
     wanted = None if only is None else set(only)
     outputs: Outputs = {}
+    seen: dict[str, int] = {}
     with open(path, encoding="utf-8-sig") as handle:
         for row_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                name = str(record["name"])
+                name = record["name"]
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise InputError(f"{where(path, row_number)}: bad JSONL record ({error})") from None
+            if not isinstance(name, (str, int)) or isinstance(name, bool) or not str(name).strip():
+                raise InputError(f"{where(path, row_number)}: \"name\" must be a non-empty string, got {json.dumps(name)[:40]}")
+            name = str(name).strip()
+            check_unique(seen, name, row_number, path)
             if wanted is not None and name not in wanted:
                 continue
             labels = record.get("labels")

@@ -27,3 +27,32 @@ def test_jsonl_with_byte_order_mark(tmp_path):
 def test_lexicon_download_pins_the_full_commit_id():
     assert len(MERTOOLS_COMMIT) == 40 and all(c in "0123456789abcdef" for c in MERTOOLS_COMMIT)
     assert MERTOOLS_COMMIT.startswith("89120b7") and DEFAULT_SOURCE.endswith("/" + MERTOOLS_COMMIT)
+
+
+def test_a_clip_named_twice_is_an_error_in_every_format(tmp_path):
+    """Which of two answers would count depends on row order: refuse, naming file, row and clip."""
+    import numpy as np
+    import pytest
+
+    from core.errors import InputError
+
+    csv_path = tmp_path / "pred.csv"
+    csv_path.write_text("name,openset\na,[happy]\nb,[sad]\na,[angry]\n")
+    jsonl = tmp_path / "member.jsonl"
+    jsonl.write_text('{"name": "a", "labels": ["happy"]}\n{"name": "a", "labels": ["sad"]}\n')
+    npz = tmp_path / "member-openset.npz"
+    np.savez(npz, filenames=np.array(["a", "b", "a"]), fileitems=np.array(["[happy]", "[sad]", "[angry]"]))
+    for path, reader in ((csv_path, read_label_csv), (csv_path, read_clip_names), (jsonl, read_outputs), (npz, read_outputs)):
+        with pytest.raises(InputError, match=r"clip a: clip named twice \(first on row"):
+            reader(path)
+
+
+def test_jsonl_name_must_be_a_real_name(tmp_path):
+    import pytest
+
+    from core.errors import InputError
+
+    path = tmp_path / "member.jsonl"
+    path.write_text('{"name": null, "labels": ["happy"]}\n')
+    with pytest.raises(InputError, match=r'row 1: "name" must be a non-empty string, got null'):
+        read_outputs(path)
