@@ -1,4 +1,4 @@
-"""The command line end to end, run as a user runs it (a subprocess per call)."""
+"""The command line end to end, run as a user runs it (a subprocess per call): all marked slow."""
 from __future__ import annotations
 
 import json
@@ -9,12 +9,9 @@ from omegaconf import OmegaConf
 
 from core.labels import read_label_csv
 from members.readers import read_label_sets
-from helpers import DATA, REPO, baseline_file, run_cli
+from tests.support import DATA, GOLD, LEXICON, MER2024_GROUPINGS as GROUPINGS, MER2024_PRED as PRED, REPO, baseline_file, run_cli
 
-GOLD = DATA / "ovmerd" / "gold_dev.csv"
-PRED = DATA / "mer2024_ov" / "predict-openset.csv"
-GROUPINGS = DATA / "mer2024_ov" / "openset-synonym-dev.zip"
-LEXICON = DATA / "lexicon" / "mer2025"
+pytestmark = pytest.mark.slow
 
 
 def _one_error_line(process) -> str:

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from ensemble.config import load_config, save_config
 from core.errors import InputError
-from helpers import DATA, REPO
+from tests.support import DATA, REPO
 
 
 def test_data_root_precedence(monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ from core.errors import InputError
 from core.labels import read_label_csv
 from members.base import Clip
 from members.extract.member import ExtractingMember
-from tests.test_extract_shared import LEXICON, description_npz
+from tests.support import LEXICON, description_npz
 
 
 def run(tmp_path, source, *overrides, trust_pickle=False):
@@ -63,7 +63,7 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     source = write_jsonl(tmp_path / "d.jsonl", [{"name": "a", "description": "He is sad."}])
     with pytest.raises(InputError, match="unknown extractor type 'magic'"):
         run(tmp_path, source, "type=magic")
-    with pytest.raises(InputError, match="bad parameters"):
+    with pytest.raises(InputError, match=r"extractor: unknown parameter .no_such_setting. \(known: .*n_focus"):
         run(tmp_path, source, "no_such_setting=1")
     with pytest.raises(InputError, match="not fitted"):
         run(tmp_path, source, "type=learned")

@@ -3,7 +3,7 @@ import pytest
 
 from members.extract.rules import RuleExtractor
 from members.readers import read_outputs
-from tests.test_extract_shared import LEXICON, description_npz
+from tests.support import LEXICON, description_npz
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,14 @@ def test_a_naive_scan_keeps_negated_words_and_a_bad_focus_is_an_error():
 
     with pytest.raises(InputError, match="focus must be"):
         RuleExtractor(lexicon=LEXICON, focus="middle").extract(text)
+
+
+def test_lexicon_forms_index_multi_word_and_curly_forms():
+    """The form index that every extractor searches: multi-word and curly-apostrophe forms are found."""
+    from members.extract.candidates import form_index
+    from vocab.lexicon import load_lexicon
+
+    index = form_index(frozenset(load_lexicon(LEXICON).format_mapping))
+    assert index.forms[("at", "ease")] == "at ease"
+    assert index.forms[("don't", "care")] == "don\u2019t care"
+    assert index.longest >= 4

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from ensemble.commands.fetch_data import FILES, fetch
 from core.errors import InputError
-from helpers import DATA, run_cli
+from ensemble.commands.fetch_data import FILES, fetch
+from tests.support import DATA, run_cli
 
 
 @pytest.fixture()
@@ -21,6 +21,7 @@ def mirror(tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_fetch_from_mirror_then_use_it(mirror, tmp_path):
     dest = tmp_path / "data"
     process = run_cli("fetch-data", "--dest", dest, "--source", mirror.as_uri())
@@ -42,6 +43,7 @@ def test_checksum_mismatch_saves_nothing(mirror, tmp_path):
     assert not any(p.is_file() for p in dest.rglob("*"))
 
 
+@pytest.mark.slow
 def test_unreachable_source(tmp_path):
     process = run_cli("fetch-data", "--dest", tmp_path / "d", "--source", (tmp_path / "nowhere").as_uri())
     assert process.returncode == 1

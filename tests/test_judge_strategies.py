@@ -2,71 +2,56 @@
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.labels import read_label_csv
 from core.metrics import ew_scores
-from vocab.ballot import make_ballots
+from judge.category import CategoryJudge
 from judge.fastscore import FastScorer, PrefixTable
 from judge.features import view
 from judge.objective import Objective
-from judge.scored import select
+from judge.scored import N_THRESHOLDS, select
 from judge.stacker import Stacker
 from judge.tuning import candidates, make_judge
+from judge.vote import KOfNVote
 from judge.weighted import CoarseVote, WeightedVote
-from judge.category import CategoryJudge
 from members.readers import read_label_sets
+from tests.support import LEXICON, affectgpt_file, baseline_file
+from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 from vocab.lexicon import load_lexicon
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-LEXICON = str(DATA / "lexicon" / "mer2025")
-BASE = DATA / "ovmerd" / "members" / "ovmer_baselines"
-AGPT = DATA / "ovmerd" / "members" / "affectgpt" / "checkpoint_000030_loss_0.602-openset.npz"
-if not DATA.is_dir():
-    pytest.fail(f"shared data not found at {DATA}", pytrace=False)
+MEMBERS = {"Video-ChatGPT": baseline_file("Video-ChatGPT"), "mPLUG-Owl": baseline_file("mPLUG-Owl"), "AffectGPT-e30": affectgpt_file(30)}
 
 
 @pytest.fixture(scope="module")
-def real():
-    gold = read_label_csv(DATA / "ovmerd" / "gold_dev.csv")
+def real(gold):
+    """80 gold clips, three real members' labels (member -> clip -> labels) and the lexicon vocabulary."""
     clips = sorted(gold)[:80]
-    gold = {c: gold[c] for c in clips}
-    labels = {
-        "Video-ChatGPT": read_label_sets(BASE / "Video-ChatGPT" / "output-reason-7b-nosubtitle-addsub-eng-openset.npz"),
-        "mPLUG-Owl": read_label_sets(BASE / "mPLUG-Owl" / "output-reason-7b-nosubtitle-addsub-eng-openset.npz"),
-        "AffectGPT-e30": read_label_sets(AGPT),
-    }
+    labels = {name: read_label_sets(path) for name, path in MEMBERS.items()}
     vocab = LexiconVocabulary(lexicon=LEXICON).fit()
-    return gold, clips, labels, vocab
+    return {c: gold[c] for c in clips}, clips, labels, vocab
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_lexicon(LEXICON)
 
 
 def ballots_of(labels, vocab, clips):
-    return make_ballots(labels, vocab, clips)
+    """One ballot per clip from member-major labels; a member lacking a clip does not vote on it."""
+    return [make_ballot(c, {m: by_clip[c] for m, by_clip in labels.items() if c in by_clip}, vocab) for c in clips]
 
 
-def test_fast_scorer_matches_official_metric(real):
-    gold, clips, labels, _ = real
-    lexicon = load_lexicon(LEXICON)
-    fast = FastScorer(lexicon, gold)
-    for member in labels:
-        pred = {c: labels[member].get(c, []) for c in clips}
-        official = ew_scores(gold, pred, lexicon)
-        mine = fast(clips, pred)
-        assert mine["ew_l1_f"] == pytest.approx(official.level(1), abs=1e-9)
-        assert mine["ew_l1_p"] == pytest.approx(official.level(1, "p"), abs=1e-9)
-        assert mine["m_avg"] == pytest.approx(official.m_avg, abs=1e-9)
+def ew_l1_f(gold, predictions, lexicon) -> float:
+    return ew_scores(gold, predictions, lexicon).level(1)
 
 
-def test_prefix_table_scores_what_the_judge_predicts(real):
+def test_prefix_table_scores_what_the_judge_predicts(real, lexicon):
     """Threshold calibration's shortcut gives the official figures of the judge's own answers."""
     gold, clips, labels, vocab = real
-    lexicon = load_lexicon(LEXICON)
     ballots = ballots_of(labels, vocab, clips)
     judge = WeightedVote(lexicon=LEXICON, coarse_weight=0.5, min_labels=1, max_labels=3).fit(ballots, gold)
     fast = FastScorer(lexicon, gold)
@@ -220,16 +205,19 @@ def test_candidates_from_both_grid_spellings():
         candidates({"vote": {"k": [1]}}, "kofn")
     with pytest.raises(InputError, match="unknown parameter 'kk'"):
         make_judge({"type": "kofn", "kk": 1})
-    assert not math.isnan(make_judge({"type": "stacker"}, {"lexicon": LEXICON, "k": 3}).C)
+    # Shared settings reach only the judges that declare them: the stacker takes the lexicon and
+    # keeps its own default C; k (a k-of-n parameter) is not handed to it, and is no error.
+    stacker = make_judge({"type": "stacker"}, {"lexicon": LEXICON, "k": 3})
+    assert isinstance(stacker, Stacker) and stacker.lexicon == LEXICON and stacker.C == Stacker().C
+    assert make_judge({"type": "kofn"}, {"lexicon": LEXICON, "k": 3}) == KOfNVote(k=3)
+    assert make_judge({"type": "kofn", "k": 2}, {"k": 3}).k == 2  # the spec wins over a shared setting
 
 
-def test_category_judge_round_trips_and_covers_each_category_once(real, tmp_path):
+def test_category_judge_round_trips_and_covers_each_category_once(real, lexicon, tmp_path):
     gold, clips, labels, vocab = real
     ballots = ballots_of(labels, vocab, clips)
     judge = CategoryJudge(lexicon=LEXICON, mappings="l1").fit(ballots[:60], gold)
-    assert 0 < judge.threshold_ < 1
     predictions = judge.predict(ballots[60:])
-    lexicon = load_lexicon(LEXICON)
     for clip, words in predictions.items():
         assert words  # floor of 1
         # Greedy cover: every kept word brings a wheel category no earlier word brought.
@@ -269,3 +257,93 @@ def test_expected_f_utility_round_trips_and_answers_every_clip(real, tmp_path):
     loaded = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", state=str(path)).fit(ballots)
     assert loaded.predict(ballots[60:]) == predictions
     assert json.loads(path.read_text())["params"]["utility"] == "expected_f"
+
+
+# ---- thresholds: what calibration chooses, and what a threshold does ----------------------------
+def _training_split(gold, labels, vocab, n_train):
+    clips = sorted(gold)
+    ballots = ballots_of(labels, vocab, clips)
+    return ballots[:n_train], ballots[n_train:], {b.clip: gold[b.clip] for b in ballots[:n_train]}
+
+
+@pytest.mark.parametrize("judge_class", [WeightedVote, CoarseVote, Stacker])
+def test_calibrated_threshold_is_the_best_of_its_grid_on_the_training_clips(real, gold, lexicon, judge_class):
+    """Scored with the official metric (not the PrefixTable shortcut the judge uses), the chosen
+    threshold gives the best training EW-L1 F among the quantile thresholds the judge searches,
+    and no worse than thresholds just beside it."""
+    _, _, labels, vocab = real
+    train, _, train_gold = _training_split(gold, labels, vocab, 60)
+    judge = judge_class(lexicon=LEXICON).fit(train, gold)
+    chosen = judge.threshold_
+    pooled = np.concatenate([list(judge.cluster_scores(b).values()) for b in train])
+    grid = np.unique(np.quantile(pooled, np.linspace(0, 1, N_THRESHOLDS)))
+    assert chosen in grid
+
+    def training_f(threshold):
+        judge.threshold_ = threshold
+        return ew_l1_f(train_gold, judge.predict(train), lexicon)
+
+    best = training_f(chosen)
+    values = {float(t): training_f(t) for t in grid}
+    assert best == pytest.approx(max(values.values()), abs=1e-9)
+    assert chosen == min(t for t, v in values.items() if v >= best - 1e-9)  # ties: the lowest threshold
+    assert len(set(np.round(list(values.values()), 6))) > 3  # the threshold matters: not a flat curve
+    for step in (0.01, 0.05):
+        assert training_f(chosen - step) <= best + 1e-9 and training_f(chosen + step) <= best + 1e-9
+
+
+def test_category_tau_is_the_best_of_its_grid_on_the_training_clips(real, gold, lexicon):
+    _, _, labels, vocab = real
+    train, _, train_gold = _training_split(gold, labels, vocab, 100)
+    judge = CategoryJudge(lexicon=LEXICON).fit(train, gold)
+    chosen = judge.threshold_
+    values = {}
+    for tau in np.linspace(0.05, 0.95, 19):
+        judge.threshold_ = float(tau)
+        values[float(tau)] = ew_l1_f(train_gold, judge.predict(train), lexicon)
+    assert chosen == pytest.approx(max(values, key=lambda t: (values[t], -t)))
+    assert max(values.values()) - min(values.values()) > 10  # tau matters a lot at the extremes
+
+
+def test_precision_floor_is_met_on_the_training_clips(real, gold, lexicon):
+    """recall@precision>=P: the calibrated threshold keeps training precision at the floor and,
+    among thresholds that do, has the best recall (a plain F objective picks a lower precision)."""
+    _, _, labels, vocab = real
+    train, _, train_gold = _training_split(gold, labels, vocab, 60)
+    plain = WeightedVote(lexicon=LEXICON).fit(train, gold)
+    plain_scores = ew_scores(train_gold, plain.predict(train), lexicon)
+    floor = round(plain_scores.level(1, "p")) + 5
+    judge = WeightedVote(lexicon=LEXICON, objective=f"recall@precision>={floor}").fit(train, gold)
+    scores = ew_scores(train_gold, judge.predict(train), lexicon)
+    assert scores.level(1, "p") >= floor
+    assert judge.threshold_ > plain.threshold_
+    assert scores.level(1, "r") < plain_scores.level(1, "r")
+
+
+def test_raising_the_threshold_keeps_a_prefix_of_each_answer(real):
+    """Predictions shrink monotonically with the threshold: each clip's answer at a higher
+    threshold is a prefix of its answer at a lower one (never shorter than the floor)."""
+    gold, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    judge = Stacker(lexicon=LEXICON, min_labels=1).fit(ballots, gold)
+    answers = []
+    for threshold in np.linspace(0.0, 1.0, 11):
+        judge.threshold_ = float(threshold)
+        answers.append(judge.predict(ballots))
+    for lower, higher in zip(answers, answers[1:]):
+        for clip in clips:
+            assert higher[clip] == lower[clip][: len(higher[clip])]
+            assert len(higher[clip]) >= min(1, len(lower[clip]))
+    totals = [sum(map(len, a.values())) for a in answers]
+    assert totals[0] > totals[-1] == sum(1 for b in ballots if not b.is_empty())
+
+
+def test_fitted_judges_beat_every_k_of_n_vote_on_held_out_clips(real, gold, lexicon):
+    """Fitted on 100 gold clips, the learned judges score a higher EW-L1 F on the other 100 than
+    any untrained k-of-n vote of the same members."""
+    _, _, labels, vocab = real
+    train, test, _ = _training_split(gold, labels, vocab, 100)
+    held_out = {b.clip: gold[b.clip] for b in test}
+    best_vote = max(ew_l1_f(held_out, KOfNVote(k=k).predict(test), lexicon) for k in (1, 2, 3))
+    for judge in (WeightedVote(lexicon=LEXICON), Stacker(lexicon=LEXICON), CategoryJudge(lexicon=LEXICON)):
+        assert ew_l1_f(held_out, judge.fit(train, gold).predict(test), lexicon) > best_vote + 1, type(judge).__name__

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from vocab.ballot import make_ballots
 from judge.vote import KOfNVote
+from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 
 
@@ -14,12 +14,7 @@ def vocabulary(data):
 
 
 def test_surface_word_is_the_most_used(vocabulary):
-    labels = {
-        "m1": {"c": ["happy", "angry"]},
-        "m2": {"c": ["happiness", "Angry"]},
-        "m3": {"c": ["happy"]},
-    }
-    (ballot,) = make_ballots(labels, vocabulary, ["c"])
+    ballot = make_ballot("c", {"m1": ["happy", "angry"], "m2": ["happiness", "Angry"], "m3": ["happy"]}, vocabulary)
     assert vocabulary.cluster("happy") == vocabulary.cluster("happiness")
     cluster = vocabulary.cluster("happy")
     assert ballot.n_votes(cluster) == 3
@@ -29,23 +24,27 @@ def test_surface_word_is_the_most_used(vocabulary):
 
 
 def test_never_empty_when_a_member_spoke(vocabulary):
-    labels = {"m1": {"c": ["calm"], "d": []}, "m2": {"c": ["sad"], "d": []}}
-    ballots = make_ballots(labels, vocabulary, ["c", "d"])
+    ballots = [make_ballot("c", {"m1": ["calm"], "m2": ["sad"]}, vocabulary), make_ballot("d", {"m1": [], "m2": []}, vocabulary)]
     predictions = KOfNVote(k=2).predict(ballots)
     assert predictions["c"] == ["calm"]  # one vote each: the floor keeps the first by (votes, name)
     assert predictions["d"] == []  # nobody said anything
 
 
-def test_members_missing_a_clip_do_not_vote(vocabulary):
-    labels = {"m1": {"c": ["sad"]}, "m2": {}}
-    (ballot,) = make_ballots(labels, vocabulary, ["c"])
-    assert ballot.members == ["m1"]
+def test_ballot_keeps_member_order_positions_and_skips_empty_words(vocabulary):
+    """Only the members given vote; positions count each member's kept words from 0."""
+    ballot = make_ballot("c", {"m2": ["", "  ", "sad", "angry"], "m1": ["angry"]}, vocabulary)
+    assert ballot.members == ["m2", "m1"]
+    sad, angry = vocabulary.cluster("sad"), vocabulary.cluster("angry")
+    assert ballot.votes == {sad: {"m2": ["sad"]}, angry: {"m2": ["angry"], "m1": ["angry"]}}
+    assert ballot.positions[angry] == {"m2": 1, "m1": 0}
+    assert ballot.n_labels == {"m2": 2, "m1": 1}
+    dropped = ballot.without(["m2"])
+    assert dropped.members == ["m1"] and dropped.votes == {angry: {"m1": ["angry"]}} and dropped.n_labels == {"m1": 1}
 
 
 def test_cap_and_params(vocabulary):
     judge = KOfNVote(k=1, max_labels=1)
-    labels = {"m1": {"c": ["sad", "angry", "calm"]}}
-    assert len(judge.predict(make_ballots(labels, vocabulary, ["c"]))["c"]) == 1
+    assert len(judge.predict([make_ballot("c", {"m1": ["sad", "angry", "calm"]}, vocabulary)])["c"]) == 1
     assert judge.get_params() == {"k": 1, "min_labels": 1, "max_labels": 1}
     with pytest.raises(ValueError):
         judge.set_params(nope=1)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from core.errors import InputError
-from helpers import DATA
+from tests.support import DATA
 from vocab.lexicon import load_lexicon
 
 
@@ -15,8 +15,6 @@ def test_wheels_and_mappings(lexicon_2025):
     assert lexicon_2025.map_m2("happy") == "joy"
     assert lexicon_2025.map_wheel("furious", 1, 1) == "mad"
     assert lexicon_2025.map_wheel("anxiety", 1, 2) == "anxious"
-    assert lexicon_2025.coarse_category("furious") == "w1:mad"
-    assert lexicon_2025.coarse_category("not-a-word") is None
     assert lexicon_2025.map_m1("not-a-word") is None
     assert len(lexicon_2025.metric_names()) == 12
 

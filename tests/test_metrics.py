@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import DATA, affectgpt_file, baseline_file
+from tests.support import DATA, affectgpt_file, baseline_file
 from core.errors import InputError
 from core.labels import read_label_csv
 from core.metrics import IdentityGrouper, ZipGrouper, ew_scores, mer2024_scores

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from helpers import affectgpt_file, baseline_file
+from core.factory import build
+from tests.support import affectgpt_file, baseline_file
+from members.base import Clip, MemberOutput
 from members.cached import CachedMember
 from members.readers import read_label_sets, read_outputs
-from members.registry import register, resolve
 
 
 def test_label_npz():
@@ -75,11 +76,36 @@ def test_bad_fileitem_names_the_clip(tmp_path):
         read_outputs(npz)
 
 
-def test_cached_member_and_registry():
-    member = resolve("cached")(name="cu", path=str(baseline_file("Chat-UniVi")))
+def test_cached_member_built_by_the_factory():
+    member = build("member", {"name": "cu", "path": str(baseline_file("Chat-UniVi"))})  # `cached` is the default type
     assert isinstance(member, CachedMember)
     assert len(member.clip_names()) == 332
-    with pytest.raises(InputError, match="unknown member type 'nope'"):
-        resolve("nope")
-    register("my_cached", "members.cached:CachedMember")
-    assert resolve("my_cached") is CachedMember
+    assert member.predict([Clip("sample_00000000"), Clip("not_a_clip")]) == {
+        "sample_00000000": MemberOutput(labels=["confusion", "helplessness"])
+    }
+
+
+def test_only_skips_unwanted_rows_before_parsing(tmp_path):
+    """`only` drops other clips' rows unparsed in label npz, CSV and JSONL files."""
+    npz = tmp_path / "labels-openset.npz"
+    np.savez(npz, filenames=np.array(["a", "b", "c"]), fileitems=np.array(["[happy]", "broken", "[sad]"]))
+    assert {k: v.labels for k, v in read_outputs(npz, only=["a", "c"]).items()} == {"a": ["happy"], "c": ["sad"]}
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text("name,openset\na,[happy]\nb,broken\n")
+    assert {k: v.labels for k, v in read_outputs(csv_path, only=["a"]).items()} == {"a": ["happy"]}
+    jsonl = tmp_path / "m.jsonl"
+    jsonl.write_text('{"name": "a", "labels": ["x"]}\n{"name": "b", "openset": "broken"}\n')
+    assert {k: v.labels for k, v in read_outputs(jsonl, only=["a"]).items()} == {"a": ["x"]}
+    # Asking for a clip no row holds gives an empty result, not the "file is empty" error.
+    assert read_outputs(csv_path, only=["zzz"]) == {}
+    with pytest.raises(InputError, match="clip b: unparsable"):
+        read_outputs(npz, only=["b"])
+
+
+def test_only_on_the_real_files_gives_the_same_rows_as_a_full_read():
+    wanted = ["sample_00000000", "sample_00000007", "not_a_clip"]
+    full = read_outputs(baseline_file("Chat-UniVi"))
+    part = read_outputs(baseline_file("Chat-UniVi"), only=wanted)
+    assert part == {c: full[c] for c in wanted if c in full} and len(part) == 2
+    descriptions = read_outputs(baseline_file("Otter", labels=False), trust_pickle=True, only=wanted)
+    assert set(descriptions) == {"sample_00000000", "sample_00000007"}

@@ -1,4 +1,6 @@
-"""`tune` then `run` end to end through the CLI, on real member files and a slice of the real gold."""
+"""`tune` then `run` end to end through the CLI (in process), on real member files and a slice of the real gold.
+
+Every test here runs a full nested cross-validation: all are marked slow."""
 from __future__ import annotations
 
 import json
@@ -7,20 +9,20 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ensemble.cli import main as cli
 from core.labels import read_label_csv, write_label_csv
+from ensemble.cli import main as cli
 from members.readers import read_label_sets
+from tests.support import DATA, GOLD, affectgpt_file
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+pytestmark = pytest.mark.slow
+
 BASE = "${data_root}/ovmerd/members/ovmer_baselines"
-if not DATA.is_dir():
-    pytest.fail(f"shared data not found at {DATA}", pytrace=False)
 
 N_GOLD = 45
 
 
 def write_setup(tmp: Path, members: list[dict], grid: dict, judge: dict | None = None) -> tuple[Path, Path]:
-    gold = read_label_csv(DATA / "ovmerd" / "gold_dev.csv")
+    gold = read_label_csv(GOLD)
     clips = sorted(gold)[:N_GOLD]
     gold_path = tmp / "gold.csv"
     write_label_csv(gold_path, {c: gold[c] for c in clips})
@@ -74,7 +76,8 @@ def test_run_with_tuned_learned_judge_needs_no_gold(tmp_path):
     out = tmp_path / "tuned.yaml"
     assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--no-loo"]) == 0
     tuned = OmegaConf.load(out)
-    assert tuned.judge.type == "stacker" and OmegaConf.to_container(tuned.judge)["lexicon"] == "${lexicon}"
+    # The tuned judge names no lexicon: the factory hands the run's `lexicon` down at `run` time.
+    assert tuned.judge.type == "stacker" and "lexicon" not in tuned.judge
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     assert cli(["run", "--config", str(out), "--out", str(first)]) == 0
     assert cli(["run", "--config", str(out), "--out", str(second)]) == 0
@@ -82,8 +85,8 @@ def test_run_with_tuned_learned_judge_needs_no_gold(tmp_path):
 
 
 def test_missing_clips_and_empty_member_are_counted(tmp_path):
-    agpt = read_label_sets(DATA / "ovmerd" / "members" / "affectgpt" / "checkpoint_000035_loss_0.597-openset.npz")
-    gold = sorted(read_label_csv(DATA / "ovmerd" / "gold_dev.csv"))[:N_GOLD]
+    agpt = read_label_sets(affectgpt_file(35))
+    gold = sorted(read_label_csv(GOLD))[:N_GOLD]
     partial = tmp_path / "partial.csv"
     write_label_csv(partial, {c: agpt[c] for c in gold[:30]})
     empty = tmp_path / "empty.csv"

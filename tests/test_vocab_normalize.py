@@ -8,7 +8,7 @@ import pytest
 from vocab.lexicon import load_lexicon
 from vocab.normalize import MAX_CHARS, Normalizer, clean
 from vocab.wordnet import load_wordnet
-from tests.vocab_support import LEXICON_2025, require_data, write_tiny_lexicon
+from tests.support import LEXICON_2025, write_tiny_lexicon
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,6 @@ def wordnet():
 
 @pytest.fixture(scope="module")
 def real(wordnet):
-    require_data()
     return Normalizer(load_lexicon(LEXICON_2025), wordnet)
 
 

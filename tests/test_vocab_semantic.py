@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vocab.ballot import make_ballots
+from core.registry import resolve
+from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 from vocab.embeddings import Embedder
-from vocab.registry import resolve
 from vocab.semantic import EMPTY_CLUSTER, EmbeddingVocabulary, WordNetVocabulary
-from tests.vocab_support import LEXICON_2025, require_data, write_tiny_lexicon
+from tests.support import LEXICON_2025, write_tiny_lexicon
 
 MEMBER_WORDS = ["happy", "joyful", "a bit anxious", "anxious", "sense of relief", "relief", "Happy",
                 "friendly", "self-deprecating", "开心", "!!!", "", "x" * 200, "happy"]
@@ -30,12 +30,12 @@ def cache(tmp_path_factory):
 
 
 def test_registry_names():
-    assert resolve("wordnet") is WordNetVocabulary
-    assert resolve("full") is EmbeddingVocabulary and resolve("embedding") is EmbeddingVocabulary
+    assert resolve("vocab", "wordnet") is WordNetVocabulary
+    assert resolve("vocab", "full") is EmbeddingVocabulary and resolve("vocab", "embedding") is EmbeddingVocabulary
+    assert resolve("vocab", "lexicon") is LexiconVocabulary
 
 
 def test_wordnet_vocabulary_agrees_with_lexicon_on_lexicon_words():
-    require_data()
     lexicon_vocab = LexiconVocabulary(lexicon=str(LEXICON_2025)).fit()
     vocab = WordNetVocabulary(lexicon=str(LEXICON_2025)).fit(MEMBER_WORDS)
     forms = sorted(lexicon_vocab.lexicon_.format_mapping)[::37]
@@ -43,20 +43,17 @@ def test_wordnet_vocabulary_agrees_with_lexicon_on_lexicon_words():
     assert vocab.cluster("a bit anxious") == vocab.cluster("anxious") == lexicon_vocab.cluster("anxious")
     assert vocab.cluster("sense of relief") == vocab.cluster("relief")
     assert vocab.cluster("Happy") == vocab.cluster("happy")
-    assert vocab.coarse("a bit anxious") == lexicon_vocab.coarse("anxious")
 
 
 def test_bad_words_have_defined_clusters():
-    require_data()
     vocab = WordNetVocabulary(lexicon=str(LEXICON_2025)).fit(MEMBER_WORDS)
     assert vocab.cluster("") == EMPTY_CLUSTER and vocab.cluster("!!!") == EMPTY_CLUSTER
-    assert vocab.cluster("开心") == "开心" and vocab.coarse("开心") is None
+    assert vocab.cluster("开心") == "开心"
     assert vocab.cluster("x" * 200) == "x" * 200
     assert vocab.cluster("never seen before words") == "never seen before words"
 
 
 def test_clusters_do_not_depend_on_fit_order():
-    require_data()
     a = WordNetVocabulary(lexicon=str(LEXICON_2025)).fit(MEMBER_WORDS)
     b = WordNetVocabulary(lexicon=str(LEXICON_2025)).fit(list(reversed(MEMBER_WORDS)))
     assert {w: a.cluster(w) for w in MEMBER_WORDS} == {w: b.cluster(w) for w in MEMBER_WORDS}
@@ -99,5 +96,7 @@ def test_clusters_from_words_without_lexicon(cache):
 
 def test_ballots_group_surface_forms(tiny, cache):
     vocab = EmbeddingVocabulary(lexicon=tiny, cache_dir=cache).fit(["happy", "a bit happy", "cheerful"])
-    ballots = make_ballots({"m1": {"c": ["happy"]}, "m2": {"c": ["a bit happy", "cheerful"]}}, vocab, ["c"])
-    assert ballots[0].n_votes("joy") == 2
+    ballot = make_ballot("c", {"m1": ["happy"], "m2": ["a bit happy", "cheerful"]}, vocab)
+    assert ballot.n_votes("joy") == 2
+    assert ballot.votes["joy"] == {"m1": ["happy"], "m2": ["a bit happy"]}  # cheerful stays apart at the default threshold
+    assert ballot.surface_word("joy") == "a bit happy"  # a word a member said (ties: alphabetical), not the cluster id
