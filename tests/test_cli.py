@@ -51,8 +51,11 @@ def test_tune_run_evaluate(tmp_path):
     process = run_cli("tune", "--config", config_path, "--gold", GOLD, "--out", tuned, "--report", report, "--no-cache", "--no-loo")
     assert process.returncode == 0, process.stderr
     judge = OmegaConf.load(tuned).judge
-    assert judge.type == "kofn" and judge.k in (2, 3, 4)
     cv = json.loads(report.read_text())
+    # The final k is the candidate with the best plain cross-validated EW-L1 F (first on ties).
+    ranked = cv["candidates_plain_cv"]
+    assert [c["params"]["k"] for c in ranked] == [2, 3, 4] and len({c["ew_l1_f"] for c in ranked}) == 3
+    assert judge.type == "kofn" and judge.k == max(ranked, key=lambda c: c["ew_l1_f"])["params"]["k"]
     assert cv["n_clips"] == 200 and len(cv["ensemble"]["fold_params"]) == 5
     assert set(cv["members"]) >= {"Chat-UniVi", "AffectGPT-e30"}
 
@@ -141,9 +144,11 @@ def test_evaluate_with_local_grouper(tmp_path):
     process = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "local", "--json")
     assert process.returncode == 0, process.stderr
     local = json.loads(process.stdout)["mer2024"]
-    identity = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "identity", "--json")
-    assert local["n_clips"] == 5
-    assert 0 <= json.loads(identity.stdout)["mer2024"]["avg"] <= local["avg"] <= 1
+    process = run_cli("evaluate", "--gold", gold_path, "--pred", pred_path, "--grouper", "identity", "--json")
+    assert process.returncode == 0, process.stderr
+    identity = json.loads(process.stdout)["mer2024"]
+    # Grouping synonyms finds matches that exact words miss (0.32 against 0.08 on these clips).
+    assert local["avg"] > identity["avg"] + 0.1
 
 
 def test_run_from_descriptions(tmp_path):

@@ -2,15 +2,12 @@
 refused with one error line, exit status 1, and the file left as it was."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from core.errors import InputError
 from core.files import check_output_path
 from ensemble.cli import main
-
-DATA = os.environ.get("OVMER_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+from tests.support import DATA
 
 
 def test_check_output_path_refuses_what_it_would_destroy(tmp_path):
@@ -36,7 +33,7 @@ def test_run_refuses_to_overwrite_a_member_file(tmp_path, capsys):
     member = tmp_path / "member.csv"
     member.write_text("name,openset\nsample_00000007,\"['happy']\"\n")
     before = member.read_bytes()
-    code = main(["run", "--out", str(member), "--data-root", DATA, "members=[{name: m, path: " + str(member) + "}]", "judge.k=1"])
+    code = main(["run", "--out", str(member), "--data-root", str(DATA), "members=[{name: m, path: " + str(member) + "}]", "judge.k=1"])
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "is an input of this run" in err[-1]
@@ -46,8 +43,8 @@ def test_run_refuses_to_overwrite_a_member_file(tmp_path, capsys):
 def test_extract_refuses_its_input_and_a_directory(tmp_path, capsys):
     descriptions = tmp_path / "d.jsonl"
     descriptions.write_text('{"name": "a", "description": "She is happy."}\n')
-    assert main(["extract", "--input", str(descriptions), "--out", str(descriptions), "--data-root", DATA]) == 1
+    assert main(["extract", "--input", str(descriptions), "--out", str(descriptions), "--data-root", str(DATA)]) == 1
     assert "is an input of this run" in capsys.readouterr().err
-    assert main(["extract", "--input", str(descriptions), "--out", str(tmp_path), "--data-root", DATA]) == 1
+    assert main(["extract", "--input", str(descriptions), "--out", str(tmp_path), "--data-root", str(DATA)]) == 1
     assert "is a directory" in capsys.readouterr().err
     assert descriptions.read_text() == '{"name": "a", "description": "She is happy."}\n'
