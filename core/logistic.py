@@ -119,7 +119,8 @@ class LogisticModel(Params):
             model.mean_, model.scale_ = _vector(state["mean"], "mean"), _vector(state["scale"], "scale")
             lengths = {"coef": len(model.coef_), "mean": len(model.mean_), "scale": len(model.scale_)}
             if len(set(lengths.values())) > 1:
-                raise ValueError("logistic model vectors of different lengths: " + ", ".join(f"{k} {n}" for k, n in lengths.items()))
+                listed = ", ".join(f"{k} {n}" for k, n in lengths.items())
+                raise ValueError(f"logistic model vectors of different lengths: {listed}")
             if (model.scale_ <= 0).any():
                 raise ValueError("logistic model scale must be > 0")
         return model

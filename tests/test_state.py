@@ -58,7 +58,10 @@ def test_state_round_trip_has_a_header_and_sorted_keys(tmp_path):
         ("[1, 2]", "a JSON list, expected an object"),
         (json.dumps({"format": FORMAT, "version": 3, "kind": "judge.test"}), "version 3 is unknown"),
         (json.dumps({"format": FORMAT, "kind": "judge.test"}), "version None is unknown"),
-        (json.dumps({"format": FORMAT, "version": VERSION, "kind": "judge.other"}), "state of a 'judge.other', expected 'judge.test'"),
+        (
+            json.dumps({"format": FORMAT, "version": VERSION, "kind": "judge.other"}),
+            "state of a 'judge.other', expected 'judge.test'",
+        ),
         (json.dumps({"coef": [1.0]}), "not a 'judge.test' state file"),
     ],
 )
