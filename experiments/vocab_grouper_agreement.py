@@ -207,8 +207,8 @@ def main() -> int:
         in_sample = {c: cluster_clip(model, data[c]["words"], data[c]["features"], columns) for c in clips}
         result["fit_all"] = {
             "features": list(DEFAULT_FEATURES),
-            "coef": [round(float(v), 4) for v in model.coef_],
-            "intercept": round(model.intercept_, 4),
+            "coef": [round(float(v), 4) for v in model.model_.coef_],
+            "intercept": round(model.model_.intercept_, 4),
             "threshold": model.threshold,
             "in_sample_pairwise": prf(
                 np.concatenate([data[c]["truth"] for c in clips]),

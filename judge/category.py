@@ -19,9 +19,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.logistic import LogisticModel
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
-from judge.features import ClusterView, view
-from judge.objective import Objective
+from judge.features import ClusterView, Rates
 from judge.scored import ScoredJudge
 
 N_TAUS = 19
@@ -105,7 +105,7 @@ class CategoryJudge(ScoredJudge):
                 keys.append((i, cat))
                 voters.append(cats[cat])
                 positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in cats[cat]) / len(cats[cat]))
-        rel = self.reliability_
+        rel = self.rates_.member
         total_rel = sum(rel.get(m, 0.0) for m in present) or 1.0
         per_mapping = {i: 0 for i in indices}
         for i, _ in keys:
@@ -120,7 +120,7 @@ class CategoryJudge(ScoredJudge):
                 len(who) / n_present,
                 sum(rel.get(m, 0.0) for m in who) / total_rel,
                 max(rel.get(m, 0.0) for m in who),
-                self._prior(i, cat, own),
+                self.rates_.prior(f"{i}|{cat}", own),
                 pos,
                 math.log(per_mapping[i] + 1),
                 n_present / max(len(self.members_), 1),
@@ -138,23 +138,13 @@ class CategoryJudge(ScoredJudge):
     def _n_features(self) -> int:
         return len(self.members_) + 7 + len(self.indices_)
 
-    def _prior(self, i: int, cat: str, own: float | None) -> float:
-        key = f"{i}|{cat}"
-        hits, n = self.prior_hits_.get(key, 0.0), self.prior_counts_.get(key, 0)
-        if own is not None:
-            hits, n = hits - own, n - 1
-        return (hits + self.prior_strength * self.base_rate_) / (n + self.prior_strength)
-
     # ---- fitting ------------------------------------------------------------------------
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        from sklearn.linear_model import LogisticRegression
-
         self.indices_ = self.metric_indices()
         self.members_ = sorted({m for v in views for m in v.ballot.members})
-        # Category-level rates first (reliability per member, prior per category).
-        self.reliability_, self.prior_hits_, self.prior_counts_ = {}, {}, {}
+        # Category-level rates first (reliability per member, prior per (mapping, category) key).
+        self.rates_ = rates = Rates(strength=self.prior_strength, member_counts={m: 0 for m in self.members_})
         member_hits: dict[str, float] = {}
-        member_counts: dict[str, int] = {m: 0 for m in self.members_}
         all_y = []
         golds = [scorer.gold_sets(v.ballot.clip) for v in views]
         for v, gold in zip(views, golds):
@@ -165,15 +155,16 @@ class CategoryJudge(ScoredJudge):
                     for cat in cats:
                         hit = float(cat in gold[i])
                         member_hits[m] = member_hits.get(m, 0.0) + hit
-                        member_counts[m] += 1
+                        rates.member_counts[m] += 1
                         proposed[(i, cat)] = 1
             for i, cat in proposed:
                 key = f"{i}|{cat}"
                 hit = float(cat in gold[i])
-                self.prior_hits_[key] = self.prior_hits_.get(key, 0.0) + hit
-                self.prior_counts_[key] = self.prior_counts_.get(key, 0) + 1
+                rates.cluster_hits[key] = rates.cluster_hits.get(key, 0.0) + hit
+                rates.cluster_counts[key] = rates.cluster_counts.get(key, 0) + 1
                 all_y.append(hit)
-        self.base_rate_ = float(np.mean(all_y)) if all_y else 0.5
+        rates.overall = float(np.mean(all_y)) if all_y else 0.5
+        rates.member = rates.reliability(member_hits)
         # Expected gold categories that no member proposed, per mapping (expected_f's gold size).
         missed = {i: [] for i in self.indices_}
         for v, gold in zip(views, golds):
@@ -183,10 +174,6 @@ class CategoryJudge(ScoredJudge):
                     proposed = set().union(*(by_member[m][i] for m in by_member)) if by_member else set()
                     missed[i].append(len(gold[i] - proposed))
         self.unproposed_ = [float(np.mean(missed[i])) if missed[i] else 0.0 for i in self.indices_]
-        a = self.prior_strength
-        self.reliability_ = {
-            m: 0.0 if n == 0 else (member_hits.get(m, 0.0) + a * self.base_rate_) / (n + a) for m, n in member_counts.items()
-        }
         blocks, ys = [], []
         for v, gold in zip(views, golds):
             cands = self._candidates(v, train_gold=gold)
@@ -195,22 +182,13 @@ class CategoryJudge(ScoredJudge):
         X = np.concatenate(blocks) if blocks else np.zeros((0, self._n_features()))
         y = np.concatenate(ys) if ys else np.zeros(0)
         self.feature_names_ = self._feature_names()
-        self.mean_ = X.mean(axis=0) if len(X) else np.zeros(X.shape[1])
-        std = X.std(axis=0) if len(X) else np.ones(X.shape[1])
-        self.scale_ = np.where(std > 0, std, 1.0)
-        if len(y) == 0 or y.min() == y.max():
-            self.coef_ = np.zeros(X.shape[1])
-            self.intercept_ = float(np.log((y.mean() + 1e-6) / (1 - y.mean() + 1e-6))) if len(y) else 0.0
-            return
-        model = LogisticRegression(C=self.C, max_iter=2000).fit((X - self.mean_) / self.scale_, y)
-        self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+        self.model_ = LogisticModel(C=self.C).fit(X, y)
 
     def _probabilities(self, v: ClusterView) -> dict[tuple[int, str], float]:
         cands = self._candidates(v)
         if not cands.keys:
             return {}
-        z = ((cands.features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
-        return dict(zip(cands.keys, 1.0 / (1.0 + np.exp(-z))))
+        return dict(zip(cands.keys, self.model_.predict_proba(cands.features)))
 
     def _matrix(self, v: ClusterView) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(A, p, M, G): A[j, key] = 1 when cluster j's word lands on that (mapping, category);
@@ -267,9 +245,7 @@ class CategoryJudge(ScoredJudge):
         return chosen
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
-        objective = Objective.parse(self.objective)
-        if objective.needs_groupings:
-            objective = Objective.parse("ew_l1_f")
+        objective = self._calibration_objective()
         matrices = [self._matrix(v) for v in views]
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
@@ -284,13 +260,8 @@ class CategoryJudge(ScoredJudge):
         return best
 
     # ---- prediction -----------------------------------------------------------------------
-    def keep(self, ballot):
-        if self.needs_fit:
-            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
-        if not hasattr(self, "word_maps_"):
-            self.word_maps_ = WordMaps(self._lexicon())
-        v = view(ballot, self.word_maps_)
-        return [v.clusters[j] for j in self._choose(*self._matrix(v), self.threshold_)]
+    def _kept(self, v: ClusterView) -> list[int]:
+        return self._choose(*self._matrix(v), self.threshold_)
 
     def _scores(self, v: ClusterView) -> np.ndarray:
         """A cluster's gain with nothing covered yet at tau = 0 (for curves and reports)."""
@@ -304,7 +275,7 @@ class CategoryJudge(ScoredJudge):
         return [float(x) for x in np.round(np.linspace(0.0, 1.0, n), 4)]
 
     def coefficients(self) -> dict[str, float]:
-        return dict(zip(self.feature_names_, map(float, self.coef_)))
+        return dict(zip(self.feature_names_, map(float, self.model_.coef_)))
 
     # ---- state ------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -312,15 +283,9 @@ class CategoryJudge(ScoredJudge):
             "members": self.members_,
             "mappings": [self.word_maps_.names[i] for i in self.indices_],
             "features": self.feature_names_,
-            "reliability": self.reliability_,
-            "prior_hits": self.prior_hits_,
-            "prior_counts": self.prior_counts_,
-            "base_rate": self.base_rate_,
+            "rates": self.rates_.to_dict(),
             "unproposed": self.unproposed_,
-            "mean": self.mean_.tolist(),
-            "scale": self.scale_.tolist(),
-            "coef": self.coef_.tolist(),
-            "intercept": self.intercept_,
+            "model": self.model_.to_state(),
         }
 
     def _load(self, data: Mapping) -> None:
@@ -328,12 +293,20 @@ class CategoryJudge(ScoredJudge):
         self.indices_ = [self.word_maps_.index(name) for name in data["mappings"]]
         self.members_ = list(data["members"])
         self.feature_names_ = list(data["features"])
-        self.reliability_ = {k: float(x) for k, x in data["reliability"].items()}
-        self.prior_hits_ = {k: float(x) for k, x in data["prior_hits"].items()}
-        self.prior_counts_ = {k: int(x) for k, x in data["prior_counts"].items()}
-        self.base_rate_ = float(data["base_rate"])
+        self.rates_ = Rates.from_dict(data["rates"])
         self.unproposed_ = [float(x) for x in data["unproposed"]]
-        self.mean_, self.scale_, self.coef_ = (np.asarray(data[k], dtype=float) for k in ("mean", "scale", "coef"))
-        self.intercept_ = float(data["intercept"])
-        if not (len(self.mean_) == len(self.scale_) == len(self.coef_) == len(self.feature_names_) == self._n_features()):
-            raise ValueError("feature vectors of different lengths")
+        self.model_ = LogisticModel.from_state(data["model"])
+        if not (self.model_.n_features == len(self.feature_names_) == self._n_features()):
+            raise ValueError(f"{self.model_.n_features} coefficients, {len(self.feature_names_)} feature names, "
+                             f"{self._n_features()} features")
+
+    def _legacy_state(self, data: dict) -> dict | None:
+        """Version 1 also kept the rates apart (smoothed with the config's prior_strength)."""
+        body = super()._legacy_state(data)
+        if body is not None and "rates" not in body:
+            body["rates"] = {
+                "overall": body.pop("base_rate"), "member": body.pop("reliability"), "member_counts": {},
+                "cluster_hits": body.pop("prior_hits"), "cluster_counts": body.pop("prior_counts"),
+                "strength": self.prior_strength,
+            }
+        return body

@@ -47,7 +47,11 @@ def targets(views: Sequence[ClusterView], scorer: FastScorer, metric_indices: Se
 
 @dataclass
 class Rates:
-    """Smoothed hit rates learned on training clips: per member (reliability) and per cluster (prior)."""
+    """Smoothed hit rates learned on training clips: per member (reliability) and per cluster (prior).
+
+    A "cluster" is whatever unit is counted: a synonym cluster here, a (mapping, category)
+    key in the category judge.
+    """
 
     overall: float = 0.5
     member: dict[str, float] = field(default_factory=dict)
@@ -71,10 +75,14 @@ class Rates:
                     rates.member_counts[member] = rates.member_counts.get(member, 0) + 1
             for member in v.ballot.members:
                 rates.member_counts.setdefault(member, 0)
-        for member, n in rates.member_counts.items():
-            # A member that never voted on a training clip has shown nothing: weight 0.
-            rates.member[member] = 0.0 if n == 0 else (hits.get(member, 0.0) + strength * rates.overall) / (n + strength)
+        rates.member = rates.reliability(hits)
         return rates
+
+    def reliability(self, hits: Mapping[str, float]) -> dict[str, float]:
+        """Per member of member_counts: its smoothed hit rate, given its summed hits."""
+        # A member that never voted on a training clip has shown nothing: weight 0.
+        return {m: 0.0 if n == 0 else (hits.get(m, 0.0) + self.strength * self.overall) / (n + self.strength)
+                for m, n in self.member_counts.items()}
 
     def prior(self, cluster: str, own: float | None = None) -> float:
         """Smoothed hit rate of a cluster; `own` removes one training occurrence (no self-leak)."""

@@ -7,7 +7,6 @@ to JSON and named in a config (`state: FILE`), so `run` reproduces a tuned judge
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from core.errors import InputError
-from core.files import atomic_write_text
+from core.state import read_state, write_state
 from judge.base import Judge
 from judge.fastscore import L1_NAMES, FastScorer, PrefixTable, WordMaps
 from judge.features import ClusterView, view
@@ -107,11 +106,16 @@ class ScoredJudge(Judge):
             return list(range(len(self.word_maps_.names)))
         return [self.word_maps_.index(n) for n in L1_NAMES]
 
-    def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
+    def _calibration_objective(self) -> Objective:
+        """What the threshold maximises: the objective, or EW-L1 F for one that needs groupings."""
         objective = Objective.parse(self.objective)
         if objective.needs_groupings:
             log.debug("calibrating on EW-L1 F: the MER2024 metric needs groupings the judge does not hold")
             objective = Objective.parse("ew_l1_f")
+        return objective
+
+    def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
+        objective = self._calibration_objective()
         scores = [self._scores(v) for v in views]
         table = PrefixTable(scorer, [v.ballot.clip for v in views], [v.rows for v in views], scores)
         pooled = np.concatenate(scores) if scores else np.zeros(0)
@@ -130,7 +134,11 @@ class ScoredJudge(Judge):
         if not hasattr(self, "word_maps_"):
             self.word_maps_ = WordMaps(self._lexicon())
         v = view(ballot, self.word_maps_)
-        return [v.clusters[j] for j in select(self._scores(v), self.threshold_, self.min_labels, self.max_labels)]
+        return [v.clusters[j] for j in self._kept(v)]
+
+    def _kept(self, v: ClusterView) -> list[int]:
+        """Indices of the clusters kept (the threshold, floor and cap on the cluster scores)."""
+        return select(self._scores(v), self.threshold_, self.min_labels, self.max_labels)
 
     def threshold_grid(self, ballots: Sequence[ClipBallot], n: int = 25) -> list[float]:
         """Thresholds spanning what this judge can output (for precision-recall curves)."""
@@ -142,29 +150,34 @@ class ScoredJudge(Judge):
         v = view(ballot, self.word_maps_)
         return dict(zip(v.clusters, map(float, self._scores(v))))
 
-    # ---- state ----------------------------------------------------------------------
+    # ---- state (core/state.py's format, kind "judge.<kind>") -----------------------------
     def to_state(self) -> dict:
-        return {"type": self.kind, "params": {k: v for k, v in self.get_params().items() if k != "state"},
+        return {"params": {k: v for k, v in self.get_params().items() if k != "state"},
                 "threshold": self.threshold_, **self._state()}
 
     def save_state(self, path: str | Path) -> None:
-        atomic_write_text(path, json.dumps(self.to_state(), indent=1, sort_keys=True) + "\n")
+        write_state(path, f"judge.{self.kind}", self.to_state())
 
     def load_state(self, path: str | Path) -> "ScoredJudge":
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: judge state file not found") from None
-        except (OSError, ValueError) as error:
-            raise InputError(f"{path}: not a judge state JSON file ({error})") from None
-        if data.get("type") != self.kind:
-            raise InputError(f"{path}: state of a '{data.get('type')}' judge, config asks for '{self.kind}'")
+        data = read_state(path, f"judge.{self.kind}", self._legacy_state)
         try:
             self._load(data)
             self.threshold_ = float(data["threshold"])
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"{path}: incomplete judge state ({error})") from None
         return self
+
+    def _legacy_state(self, data: dict) -> dict | None:
+        """A version-1 judge state ({"type": kind, ...}, a logistic model's mean, scale, coef and
+        intercept at the top) as a version-2 body; None when `data` is not one."""
+        if "type" not in data:
+            return None
+        if data["type"] != self.kind:
+            raise ValueError(f"state of a '{data['type']}' judge, config asks for '{self.kind}'")
+        body = {k: v for k, v in data.items() if k != "type"}
+        if "coef" in body:
+            body["model"] = {"standardize": True, **{k: body.pop(k) for k in ("mean", "scale", "coef", "intercept")}}
+        return body
 
     # ---- what subclasses provide ------------------------------------------------------
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from core.logistic import LogisticModel
 from judge.fastscore import FastScorer
 from judge.features import ClusterView, Rates, stack_features, targets
 from judge.scored import ScoredJudge
@@ -31,8 +32,6 @@ class Stacker(ScoredJudge):
         self._check_positive("C", "prior_strength")
 
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        from sklearn.linear_model import LogisticRegression
-
         ys = targets(views, scorer, self.metric_indices())
         self.rates_ = Rates.learn(views, ys, self.prior_strength)
         self.members_ = sorted(self.rates_.member)
@@ -40,44 +39,24 @@ class Stacker(ScoredJudge):
         X = np.concatenate(blocks) if blocks else np.zeros((0, 0))
         y = np.concatenate(ys) if ys else np.zeros(0)
         self.feature_names_ = stack_features(views[0], self.members_, self.rates_, self.word_maps_)[1]
-        if len(X) == 0 or y.min() == y.max():
-            # Nothing to tell apart: every cluster scores the base rate.
-            self.mean_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-            self.coef_, self.intercept_ = np.zeros(X.shape[1]), float(np.log((y.mean() + 1e-6) / (1 - y.mean() + 1e-6)))
-            return
-        self.mean_ = X.mean(axis=0)
-        self.scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
-        Z = (X - self.mean_) / self.scale_
-        model = LogisticRegression(C=self.C, max_iter=2000)
-        model.fit(np.vstack([Z, Z]), np.r_[np.ones(len(y)), np.zeros(len(y))], sample_weight=np.r_[y, 1 - y])
-        self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+        self.model_ = LogisticModel(C=self.C, soft_targets=True).fit(X, y)
 
     def _scores(self, v: ClusterView) -> np.ndarray:
         if not v.clusters:
             return np.zeros(0)
-        X, _ = stack_features(v, self.members_, self.rates_, self.word_maps_)
-        z = ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
-        return 1.0 / (1.0 + np.exp(-z))
+        return self.model_.predict_proba(stack_features(v, self.members_, self.rates_, self.word_maps_)[0])
 
     def coefficients(self) -> dict[str, float]:
-        return dict(zip(self.feature_names_, map(float, self.coef_)))
+        return dict(zip(self.feature_names_, map(float, self.model_.coef_)))
 
     def _state(self) -> dict:
-        return {
-            "members": self.members_,
-            "features": self.feature_names_,
-            "rates": self.rates_.to_dict(),
-            "mean": self.mean_.tolist(),
-            "scale": self.scale_.tolist(),
-            "coef": self.coef_.tolist(),
-            "intercept": self.intercept_,
-        }
+        return {"members": self.members_, "features": self.feature_names_, "rates": self.rates_.to_dict(),
+                "model": self.model_.to_state()}
 
     def _load(self, data: Mapping) -> None:
         self.members_ = list(data["members"])
         self.feature_names_ = list(data["features"])
         self.rates_ = Rates.from_dict(data["rates"])
-        self.mean_, self.scale_, self.coef_ = (np.asarray(data[k], dtype=float) for k in ("mean", "scale", "coef"))
-        self.intercept_ = float(data["intercept"])
-        if not (len(self.mean_) == len(self.scale_) == len(self.coef_) == len(self.feature_names_)):
-            raise ValueError("feature vectors of different lengths")
+        self.model_ = LogisticModel.from_state(data["model"])
+        if self.model_.n_features != len(self.feature_names_):
+            raise ValueError(f"{self.model_.n_features} coefficients for {len(self.feature_names_)} features")

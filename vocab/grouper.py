@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from core.labels import normalise_label
+from core.logistic import LogisticModel
 from core.params import Params
 from vocab.embeddings import Embedder
 from vocab.lexicon import load_lexicon
@@ -75,8 +76,7 @@ class LocalGrouper(Params):
     cache_dir: str = ""
     model_path: str = ""
 
-    coef_: np.ndarray | None = field(default=None, init=False, repr=False)
-    intercept_: float | None = field(default=None, init=False, repr=False)
+    model_: LogisticModel | None = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)
 
     # -- resources, loaded on first use --------------------------------------------------------
@@ -144,21 +144,17 @@ class LocalGrouper(Params):
     # -- the pair model ----------------------------------------------------------------------------
     def fit(self, pair_features: np.ndarray, same_group: np.ndarray) -> "LocalGrouper":
         """Refit the logistic pair model on labelled pairs (features from pair_features)."""
-        from sklearn.linear_model import LogisticRegression
-
-        model = LogisticRegression(C=10.0, max_iter=1000).fit(pair_features, same_group)
-        self.coef_, self.intercept_ = model.coef_[0].copy(), float(model.intercept_[0])
+        self.model_ = LogisticModel(C=10.0, standardize=False, max_iter=1000).fit(pair_features, same_group)
         return self
 
     def probability(self, features: np.ndarray) -> np.ndarray:
-        coef = self.coef_ if self.coef_ is not None else np.asarray(self.coef, dtype=float)
-        if len(coef) != len(self.features):
+        model = self.model_ if self.model_ is not None else LogisticModel.with_coefficients(self.coef, self.intercept)
+        if model.n_features != len(self.features):
             raise ValueError(
-                f"LocalGrouper has {len(coef)} coefficients for {len(self.features)} features; "
+                f"LocalGrouper has {model.n_features} coefficients for {len(self.features)} features; "
                 "give coef for every feature or fit() the pair model"
             )
-        intercept = self.intercept_ if self.intercept_ is not None else float(self.intercept)
-        return 1.0 / (1.0 + np.exp(-(np.atleast_2d(features) @ coef + intercept)))
+        return model.predict_proba(np.atleast_2d(features))
 
     # -- the grouper protocol ----------------------------------------------------------------------
     def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]:

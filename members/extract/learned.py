@@ -14,7 +14,6 @@ fitted state is plain JSON (`save` / `load`), never a pickle.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from core.errors import InputError
-from core.files import atomic_write_text
 from core.labels import normalise_label
+from core.logistic import LogisticModel
 from core.metrics import ew_scores
+from core.state import read_state, write_state
 from members.extract.base import Extractor
 from members.extract.candidates import GENERIC_FORMS, Candidate
 from members.extract.rules import RuleExtractor
@@ -59,8 +59,7 @@ class LearnedExtractor(Extractor):
     objective: str = "m_avg"
     rules: RuleExtractor | None = field(default=None, init=False, repr=False)
     feature_names_: list[str] | None = field(default=None, init=False, repr=False)
-    coef_: np.ndarray | None = field(default=None, init=False, repr=False)
-    intercept_: float = field(default=0.0, init=False, repr=False)
+    model_: LogisticModel | None = field(default=None, init=False, repr=False)
     threshold_: float = field(default=0.5, init=False, repr=False)
     doc_freq_: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     members_: list[str] = field(default_factory=list, init=False, repr=False)
@@ -146,8 +145,6 @@ class LearnedExtractor(Extractor):
         gold: Mapping[str, Sequence[str]] | None = None,
     ) -> "LearnedExtractor":
         """descriptions: {member: {clip: text}}; only clips present in gold are used."""
-        from sklearn.linear_model import LogisticRegression
-
         if not descriptions or not gold:
             raise InputError("LearnedExtractor.fit needs descriptions and gold labels")
         if self.objective not in OBJECTIVES:
@@ -171,8 +168,7 @@ class LearnedExtractor(Extractor):
                 targets += [self._wheel_hits(c.word, gold[clip]) >= WHEEL_HITS_NEEDED for c in found]
                 index += [(member, clip, c.word) for c in found]
         X, y = np.vstack(rows), np.asarray(targets, dtype=int)
-        model = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
-        self.coef_, self.intercept_ = model.coef_[0], float(model.intercept_[0])
+        self.model_ = LogisticModel(C=self.C, standardize=False).fit(X, y)
         self.threshold_ = self._choose_threshold(X, index, gold, parsed)
         log.info("learned extractor: %d candidates, %d positive, threshold %.2f", len(y), int(y.sum()), self.threshold_)
         return self
@@ -213,11 +209,11 @@ class LearnedExtractor(Extractor):
         return best[1]
 
     def _probabilities(self, X: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(X @ self.coef_ + self.intercept_)))
+        return self.model_.predict_proba(X)
 
     # --- prediction --------------------------------------------------------------------
     def _ensure_fitted(self) -> None:
-        if self.coef_ is None:
+        if self.model_ is None:
             if not self.state:
                 raise InputError("LearnedExtractor: not fitted and no `state` file named in the config")
             self.load(self.state)
@@ -233,36 +229,43 @@ class LearnedExtractor(Extractor):
             kept = [found[int(np.argmax(probabilities))].word]
         return kept
 
-    # --- state on disk (JSON, no pickle) -------------------------------------------------
+    # --- state on disk (core/state.py's JSON, kind "extractor.learned"; no pickle) -------------
     def save(self, path: str | Path) -> None:
-        state = {
-            "format": "members.extract.learned/1",
-            "lexicon": str(self.lexicon),
-            "C": self.C,
+        write_state(path, STATE_KIND, {
+            "params": {k: v for k, v in self.get_params().items() if k != "state"},
             "feature_names": self.feature_names_,
-            "coef": [float(x) for x in self.coef_],
-            "intercept": self.intercept_,
             "threshold": self.threshold_,
             "doc_freq": self.doc_freq_,
             "members": self.members_,
             "categories": self.categories_,
-        }
-        atomic_write_text(path, json.dumps(state, indent=1, sort_keys=True))
+            "model": self.model_.to_state(),
+        })
 
     def load(self, path: str | Path) -> "LearnedExtractor":
+        state = read_state(path, STATE_KIND, _legacy_state)
         try:
-            state = json.loads(Path(path).read_text(encoding="utf-8"))
-            if state.get("format") != "members.extract.learned/1":
-                raise ValueError(f"unknown format {state.get('format')!r}")
             self.feature_names_ = list(state["feature_names"])
-            self.coef_ = np.asarray(state["coef"], dtype=float)
-            self.intercept_ = float(state["intercept"])
+            self.model_ = LogisticModel.from_state(state["model"])
             self.threshold_ = float(state["threshold"])
             self.doc_freq_ = {str(k): float(v) for k, v in state["doc_freq"].items()}
             self.members_ = list(state["members"])
             self.categories_ = list(state["categories"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InputError(f"{path}: not a learned-extractor state file ({error})") from None
-        if len(self.coef_) != len(self.feature_names_):
-            raise InputError(f"{path}: {len(self.coef_)} coefficients for {len(self.feature_names_)} features")
+        if self.model_.n_features != len(self.feature_names_):
+            raise InputError(f"{path}: {self.model_.n_features} coefficients for {len(self.feature_names_)} features")
         return self
+
+
+STATE_KIND = "extractor.learned"
+
+
+def _legacy_state(data: dict) -> dict | None:
+    """A version-1 state ("format": "members.extract.learned/1", the model's C, coef and
+    intercept at the top) as a version-2 body; None when `data` is not one."""
+    if data.get("format") != "members.extract.learned/1":
+        return None
+    body = {k: v for k, v in data.items() if k not in ("format", "lexicon", "C", "coef", "intercept")}
+    body["params"] = {"lexicon": data.get("lexicon", ""), "C": data["C"]}
+    body["model"] = {"standardize": False, "C": data["C"], "coef": data["coef"], "intercept": data["intercept"]}
+    return body

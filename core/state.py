@@ -1,0 +1,66 @@
+"""One JSON format for everything fitted that is saved to disk (judges, the learned extractor).
+
+A state file is one JSON object:
+
+    {"format": "ovmer-state", "version": 2, "kind": "judge.category", ...what the part saves...}
+
+written atomically with sorted keys. `read_state` checks format, version and kind, and turns
+every problem into one InputError naming the file. Files written before the format existed
+(version 1, with no "format"/"version" pair of this shape) are handed to the caller's
+`legacy` converter, which returns the version-2 body or None when it does not recognise them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Mapping
+
+from core.errors import InputError
+from core.files import atomic_write_text
+
+FORMAT = "ovmer-state"
+VERSION = 2
+HEADER = ("format", "version", "kind")
+
+
+def state_text(kind: str, body: Mapping) -> str:
+    """The file text of a state: the header plus `body` (which must not set the header keys)."""
+    clash = sorted(set(body) & set(HEADER))
+    if clash:
+        raise ValueError(f"state body may not set '{clash[0]}'")
+    return json.dumps({"format": FORMAT, "version": VERSION, "kind": kind, **body}, indent=1, sort_keys=True) + "\n"
+
+
+def write_state(path: str | Path, kind: str, body: Mapping) -> None:
+    atomic_write_text(path, state_text(kind, body))
+
+
+def read_state(path: str | Path, kind: str, legacy: Callable[[dict], dict | None] | None = None) -> dict:
+    """The body (header keys removed) of the `kind` state in `path`.
+
+    legacy(data) converts an older file to a version-2 body, or returns None when the data is
+    not an older state of this kind; it may raise InputError with a more precise message.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: state file not found") from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a JSON state file ({error})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a state file (a JSON {type(data).__name__}, expected an object)")
+    if data.get("format") == FORMAT:
+        if data.get("version") != VERSION:
+            raise InputError(f"{path}: state format version {data.get('version')!r} is unknown (this code reads {VERSION})")
+        if data.get("kind") != kind:
+            raise InputError(f"{path}: state of a '{data.get('kind')}', expected '{kind}'")
+        return {k: v for k, v in data.items() if k not in HEADER}
+    try:
+        body = legacy(data) if legacy is not None else None
+    except (KeyError, TypeError) as error:
+        raise InputError(f"{path}: incomplete older '{kind}' state (missing or bad {error})") from None
+    except ValueError as error:
+        raise InputError(f"{path}: {error}") from None
+    if body is None:
+        raise InputError(f"{path}: not a '{kind}' state file (no \"format\": \"{FORMAT}\" and not an older format)")
+    return body
