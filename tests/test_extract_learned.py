@@ -34,7 +34,7 @@ def fitted(training):
 
 
 def test_fit_learns_that_the_conclusion_matters(fitted):
-    weights = dict(zip(fitted.feature_names_, fitted.coef_))
+    weights = dict(zip(fitted.feature_names_, fitted.model_.coef_))
     assert weights["log_from_end"] < 0  # words far from the end are less likely the answer
     assert weights["wheels_mapped"] > 0  # words the wheels do not know never score
 
@@ -83,7 +83,8 @@ def test_state_round_trips_through_json(fitted, training, tmp_path):
     descriptions, gold = training
     path = tmp_path / "state.json"
     fitted.save(path)
-    assert json.loads(path.read_text())["format"] == "members.extract.learned/1"
+    saved = json.loads(path.read_text())
+    assert (saved["format"], saved["kind"]) == ("ovmer-state", "extractor.learned")  # plain JSON, no pickle
     loaded = LearnedExtractor(lexicon=LEXICON, state=str(path))
     held_out = {clip: text for clip, text in descriptions["Otter"].items() if clip not in gold}
     answers = loaded.extract_many(held_out, "Otter")
@@ -102,7 +103,7 @@ def test_words_come_from_the_text_and_a_named_emotion_is_never_lost(fitted):
 def test_bad_state_files_are_clear_errors(tmp_path):
     path = tmp_path / "state.json"
     path.write_text('{"format": "something else"}')
-    with pytest.raises(InputError, match="not a learned-extractor state file"):
+    with pytest.raises(InputError, match="not a 'extractor.learned' state file"):
         LearnedExtractor(lexicon=LEXICON, state=str(path)).extract("He is sad.")
     with pytest.raises(InputError, match="needs descriptions and gold"):
         LearnedExtractor(lexicon=LEXICON).fit({}, {})

@@ -80,7 +80,8 @@ def test_requests_are_openai_style_at_temperature_zero_and_cached(tmp_path):
         assert again == labels and len(server.requests) == 7  # all answered from the cache
         LLMExtractor(url=server.url, model="other", cache_dir=str(tmp_path)).extract("The woman smiles.")
         assert len(server.requests) == 8  # the cache key includes the model
-    assert len(list(tmp_path.rglob("*.json"))) == 8
+    cached = list(tmp_path.rglob("*.json"))
+    assert len(cached) == 8 and all((tmp_path / "llm") in path.parents for path in cached)  # under <cache_dir>/llm/
 
 
 def test_server_errors_are_retried(tmp_path):

@@ -153,7 +153,8 @@ def test_stacker_state_round_trips_through_json(real, tmp_path):
     path = tmp_path / "state.json"
     judge.save_state(path)
     data = json.loads(path.read_text())  # plain JSON, no pickle
-    assert data["type"] == "stacker" and len(data["coef"]) == len(data["features"])
+    assert (data["format"], data["kind"]) == ("ovmer-state", "judge.stacker")
+    assert len(data["model"]["coef"]) == len(data["features"])
     loaded = Stacker(lexicon=LEXICON, C=0.1, state=str(path))
     assert loaded.needs_fit
     loaded.fit(ballots)  # no gold: loads the state
@@ -168,7 +169,7 @@ def test_weighted_state_round_trips_and_wrong_type_is_refused(real, tmp_path):
     judge.save_state(path)
     loaded = WeightedVote(lexicon=LEXICON, coarse_weight=0.5, state=str(path)).fit(ballots)
     assert loaded.predict(ballots) == judge.predict(ballots)
-    with pytest.raises(InputError, match="state of a 'weighted' judge"):
+    with pytest.raises(InputError, match=r"w\.json: state of a 'judge\.weighted', expected 'judge\.stacker'"):
         Stacker(lexicon=LEXICON, state=str(path)).fit(ballots)
     with pytest.raises(InputError, match="learns from gold"):
         Stacker(lexicon=LEXICON).fit(ballots)
@@ -238,7 +239,7 @@ def test_category_judge_with_missing_and_mute_members(real):
     odd["AffectGPT-e30"] = {c: labels["AffectGPT-e30"][c] for c in clips[::2]}
     ballots = ballots_of(odd, vocab, clips)
     judge = CategoryJudge(lexicon=LEXICON).fit(ballots, gold)
-    assert judge.reliability_["mute"] == 0.0
+    assert judge.rates_.member["mute"] == 0.0
     assert judge.coefficients()["vote:mute"] == 0.0
     predictions = judge.predict(ballots)
     assert all(predictions[b.clip] for b in ballots if not b.is_empty())
