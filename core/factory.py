@@ -40,7 +40,10 @@ def build(kind: str, spec: Mapping[str, Any] | None, shared: Mapping[str, Any] |
     what = label or KIND_NAMES[kind]
     if not type_name:
         raise InputError(f"{what}: no type given")
-    cls = resolve(kind, str(type_name))
+    try:
+        cls = resolve(kind, str(type_name))
+    except InputError as error:
+        raise InputError(f"{what}: {error}" if label else str(error)) from None
     known = parameter_names(cls)
     unknown = sorted(set(params) - known)
     if unknown:

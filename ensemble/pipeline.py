@@ -94,7 +94,9 @@ def collect_labels(members: Sequence[Member], clips: Sequence[str], progress: bo
         for clip, out in outputs.items():
             if clip in labels:
                 labels[clip][member.name] = list(out.labels)
-        if not any(out.labels for out in outputs.values()):
+        if not outputs:
+            log.warning("member '%s' covers none of the %d clips: it never votes", member.name, len(requested))
+        elif not any(out.labels for out in outputs.values()):
             log.warning("member '%s' gave no label for any clip: it never votes", member.name)
     return labels
 

@@ -19,6 +19,13 @@ class KOfNVote(Judge):
     min_labels: int = 1
     max_labels: int = 0
 
+    def __post_init__(self) -> None:
+        # Checked here, not at predict time: a bad `judge.k=...` must fail before anything is read.
+        for name, lowest in (("k", 1), ("min_labels", 0), ("max_labels", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+                raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+
     def keep(self, ballot: ClipBallot) -> list[str]:
         ranked = sorted(ballot.votes, key=lambda c: (-ballot.n_votes(c), c))
         kept = [c for c in ranked if ballot.n_votes(c) >= self.k]

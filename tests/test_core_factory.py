@@ -153,8 +153,6 @@ def test_parameter_names_of_dataclasses_and_plain_classes():
     assert dataclasses.is_dataclass(ZipGrouper)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in core/factory.py build(): the InputError that resolve() raises for an "
-                   "unknown type does not carry `label`, though build's docstring says it names the part")
 def test_unknown_type_names_the_labelled_part():
     with pytest.raises(InputError, match="member 'Otter'"):
         build("member", {"name": "Otter", "type": "nope"}, label="member 'Otter'")

@@ -239,8 +239,6 @@ def test_run_clips_as_a_subprocess(tmp_path, direct):
     assert chosen == {c: everything[c] for c in wanted} and all(chosen.values())
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="bug: judge.vote.KOfNVote never checks k, so `run judge.k=abc` "
-                   "ends in a TypeError traceback from KOfNVote.keep instead of one `error:` line")
 def test_a_non_numeric_k_is_one_error_line(tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert cli(["run", "--config", str(write_config(tmp_path)), "--out", str(out), "judge.k=abc"]) == 1

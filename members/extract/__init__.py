@@ -1,6 +1,6 @@
 """Label extraction: member descriptions (paragraphs) -> the person's emotion words.
 
-Extractors (members.extract.registry, config `extractor: {type: ..., ...}`):
+Extractors (registered in core.registry; config `extractor: {type: ..., ...}`):
   rules    RuleExtractor: deterministic, lexicon forms in the concluding sentences, negation and
            list examples resolved (the default).
   learned  LearnedExtractor: logistic regression over candidate facts; fitted state in a JSON file
