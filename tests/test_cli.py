@@ -9,7 +9,9 @@ from omegaconf import OmegaConf
 
 from core.labels import read_label_csv
 from members.readers import read_label_sets
-from tests.support import DATA, GOLD, LEXICON, MER2024_GROUPINGS as GROUPINGS, MER2024_PRED as PRED, REPO, baseline_file, run_cli
+from tests.support import DATA, GOLD, LEXICON, REPO, baseline_file, run_cli
+from tests.support import MER2024_GROUPINGS as GROUPINGS
+from tests.support import MER2024_PRED as PRED
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from ensemble.config import load_config, save_config
 from core.errors import InputError
+from ensemble.config import load_config, save_config
 from tests.support import DATA, REPO
 
 

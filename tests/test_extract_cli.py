@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ensemble.commands import extract as command
 from core.errors import InputError
 from core.labels import read_label_csv
+from ensemble.commands import extract as command
 from members.base import Clip
 from members.extract.member import ExtractingMember
 from tests.support import LEXICON, description_npz

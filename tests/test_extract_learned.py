@@ -58,7 +58,6 @@ def test_threshold_maximises_the_training_objective(training, objective):
     objective matters (each choice scores worse under the other objective's cut)."""
     descriptions, gold = training
     extractor = LearnedExtractor(lexicon=LEXICON, objective=objective).fit(descriptions, gold)
-    chosen = extractor.threshold_
     best = training_objective(extractor, training, objective)
     values = {}
     for threshold in np.round(np.arange(0.05, 0.951, 0.05), 2):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import DATA, affectgpt_file, baseline_file
 from core.errors import InputError
 from core.labels import read_label_csv
 from core.metrics import IdentityGrouper, ZipGrouper, ew_scores, mer2024_scores
 from members.readers import read_label_sets
+from tests.support import DATA, affectgpt_file, baseline_file
 
 # docs/metrics.md, 2025 lexicon, 200 dev clips: (M-avg, EW-L1 F, EW-L1 P, EW-L1 R)
 EW_REFERENCE = {

@@ -8,10 +8,10 @@ import pytest
 
 from core.errors import InputError
 from core.factory import build
-from tests.support import affectgpt_file, baseline_file
 from members.base import Clip, MemberOutput
 from members.cached import CachedMember
 from members.readers import read_label_sets, read_outputs
+from tests.support import affectgpt_file, baseline_file
 
 
 def test_label_npz():

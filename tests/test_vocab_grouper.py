@@ -6,8 +6,8 @@ import pytest
 
 from core.labels import read_label_csv
 from core.metrics.mer2024 import IdentityGrouper, ZipGrouper, mer2024_scores
-from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper
 from tests.support import LEXICON_2025, MER2024_GROUPINGS, MER2024_PRED
+from vocab.grouper import ALL_FEATURES, DEFAULT_FEATURES, LocalGrouper
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import logging
 
 import pytest
 
+from tests.support import LEXICON_2025, write_tiny_lexicon
 from vocab.lexicon import load_lexicon
 from vocab.normalize import MAX_CHARS, Normalizer, clean
 from vocab.wordnet import load_wordnet
-from tests.support import LEXICON_2025, write_tiny_lexicon
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from core.registry import resolve
+from tests.support import LEXICON_2025, write_tiny_lexicon
 from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 from vocab.embeddings import Embedder
 from vocab.semantic import EMPTY_CLUSTER, EmbeddingVocabulary, WordNetVocabulary
-from tests.support import LEXICON_2025, write_tiny_lexicon
 
 MEMBER_WORDS = ["happy", "joyful", "a bit anxious", "anxious", "sense of relief", "relief", "Happy",
                 "friendly", "self-deprecating", "开心", "!!!", "", "x" * 200, "happy"]
