@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from core.errors import InputError, where
 from core.files import atomic_write_text
@@ -52,19 +52,27 @@ def check_unique(seen: dict[str, int], name: str, row: int, path: str | Path) ->
     seen[name] = row
 
 
-def _open_csv(path: Path, needed: Sequence[str]):
-    """(handle, DictReader) of a CSV that has the `needed` columns; InputError otherwise."""
+def _csv_rows(path: Path, needed: Sequence[str]) -> Iterator[tuple[int, str, dict]]:
+    """(row number, clip name, row) of a CSV that has the `needed` columns, each clip named once.
+
+    Raises InputError for a missing file or column, an empty name or a name seen before.
+    """
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which would rename the first column.
-    handle = open(path, newline="", encoding="utf-8-sig")
-    reader = csv.DictReader(handle)
-    columns = reader.fieldnames or []
-    for column in needed:
-        if column not in columns:
-            handle.close()
-            raise InputError(f"{path}: missing column '{column}' (columns: {', '.join(columns) or 'none'})")
-    return handle, reader
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        for column in needed:
+            if column not in columns:
+                raise InputError(f"{path}: missing column '{column}' (columns: {', '.join(columns) or 'none'})")
+        seen: dict[str, int] = {}
+        for row_number, row in enumerate(reader, start=2):
+            name = (row["name"] or "").strip()
+            if not name:
+                raise InputError(f"{where(path, row_number)}: empty clip name")
+            check_unique(seen, name, row_number, path)
+            yield row_number, name, row
 
 
 def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> LabelSets:
@@ -75,37 +83,23 @@ def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> Label
     path = Path(path)
     wanted = None if only is None else set(only)
     result: LabelSets = {}
-    seen: dict[str, int] = {}
-    handle, reader = _open_csv(path, ("name", "openset"))
-    with handle:
-        for row_number, row in enumerate(reader, start=2):
-            name = (row["name"] or "").strip()
-            if not name:
-                raise InputError(f"{where(path, row_number)}: empty clip name")
-            check_unique(seen, name, row_number, path)
-            if wanted is not None and name not in wanted:
-                continue
-            try:
-                result[name] = parse_openset(row["openset"])
-            except ValueError as error:
-                raise InputError(f"{where(path, row_number, name)}: unparsable openset ({error})") from None
+    for row_number, name, row in _csv_rows(path, ("name", "openset")):
+        if wanted is not None and name not in wanted:
+            continue
+        try:
+            result[name] = parse_openset(row["openset"])
+        except ValueError as error:
+            raise InputError(f"{where(path, row_number, name)}: unparsable openset ({error})") from None
     return result
 
 
 def read_clip_names(path: str | Path) -> list[str]:
     """The clip names of a CSV with a `name` column (other columns are ignored), in file order."""
     path = Path(path)
-    names: dict[str, int] = {}
-    handle, reader = _open_csv(path, ("name",))
-    with handle:
-        for row_number, row in enumerate(reader, start=2):
-            name = (row["name"] or "").strip()
-            if not name:
-                raise InputError(f"{where(path, row_number)}: empty clip name")
-            check_unique(names, name, row_number, path)
+    names = [name for _, name, _ in _csv_rows(path, ("name",))]
     if not names:
         raise InputError(f"{path}: no clip names")
-    return list(names)
+    return names
 
 
 def label_csv_text(predictions: Mapping[str, Sequence[str]]) -> str:
