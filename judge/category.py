@@ -8,7 +8,7 @@ category-level reliability, the category's prior, its share of the votes, ...), 
 chooses clusters greedily: a cluster's gain is the sum, over the mappings where its word
 lands on a category not yet covered, of (probability - tau). A word whose categories are
 already covered gains nothing and is left out. tau is calibrated on the training clips.
-The emitted word is still each kept cluster's surface word (docs/findings.md point 1).
+The emitted word is still each kept cluster's surface word (see vocab.ballot.ClipBallot.surface_word).
 """
 from __future__ import annotations
 

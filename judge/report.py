@@ -11,14 +11,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from judge.scored import ScoredJudge
-from judge.tuning import (
-    Gold,
-    ScorerSpec,
-    fit_and_score,
-    fit_code_version,
-    make_judge,
-    summarise,
-)
+from judge.tuning import Gold, ScorerSpec, fit_and_score, fit_code_version, make_judge, summarise
 from judge.vote import KOfNVote
 from vocab.ballot import ClipBallot
 

@@ -10,14 +10,7 @@ import numpy as np
 
 from core.errors import InputError
 from judge.fastscore import FastScorer
-from judge.features import (
-    ClusterView,
-    Rates,
-    coarse_agreement,
-    targets,
-    weighted_share,
-    wheel_indices,
-)
+from judge.features import ClusterView, Rates, coarse_agreement, targets, weighted_share, wheel_indices
 from judge.scored import ScoredJudge
 
 

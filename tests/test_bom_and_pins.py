@@ -1,6 +1,11 @@
-"""Inputs as other tools write them: a UTF-8 byte-order mark (Excel's CSV export) before the header."""
+"""Inputs as other tools write them (a UTF-8 byte-order mark from Excel), clips named twice, and the
+lexicon download pin."""
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from core.errors import InputError
 from core.labels import read_clip_names, read_label_csv
 from ensemble.commands.fetch_data import DEFAULT_SOURCE, MERTOOLS_COMMIT
 from members.readers import read_outputs
@@ -31,11 +36,6 @@ def test_lexicon_download_pins_the_full_commit_id():
 
 def test_a_clip_named_twice_is_an_error_in_every_format(tmp_path):
     """Which of two answers would count depends on row order: refuse, naming file, row and clip."""
-    import numpy as np
-    import pytest
-
-    from core.errors import InputError
-
     csv_path = tmp_path / "pred.csv"
     csv_path.write_text("name,openset\na,[happy]\nb,[sad]\na,[angry]\n")
     jsonl = tmp_path / "member.jsonl"
@@ -48,10 +48,6 @@ def test_a_clip_named_twice_is_an_error_in_every_format(tmp_path):
 
 
 def test_jsonl_name_must_be_a_real_name(tmp_path):
-    import pytest
-
-    from core.errors import InputError
-
     path = tmp_path / "member.jsonl"
     path.write_text('{"name": null, "labels": ["happy"]}\n')
     with pytest.raises(InputError, match=r'row 1: "name" must be a non-empty string, got null'):

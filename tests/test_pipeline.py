@@ -17,15 +17,7 @@ from core.labels import normalise_label, read_label_csv
 from core.settings import default_cache_dir
 from ensemble.cli import main as cli
 from ensemble.config import load_config
-from ensemble.pipeline import (
-    build_members,
-    collect_labels,
-    coverage_report,
-    judge_clips,
-    prepare,
-    select_clips,
-    shared_settings,
-)
+from ensemble.pipeline import build_members, collect_labels, coverage_report, judge_clips, prepare, select_clips, shared_settings
 from judge.vote import KOfNVote
 from members.base import Member, MemberOutput
 from members.cached import CachedMember

@@ -11,7 +11,7 @@ from core.errors import InputError
 from core.factory import build
 from core.labels import read_label_csv
 from core.metrics import ew_scores, mer2024_scores
-from core.settings import DEFAULT_LEXICON, cache_dir_or_default, resolve_data_root
+from core.settings import DEFAULT_LEXICON, default_cache_dir, resolve_data_root
 from ensemble.config import merge
 from members.readers import read_label_sets
 from vocab.lexicon import load_lexicon
@@ -47,7 +47,7 @@ def make_grouper(config):
     name = config.grouper or ("cached" if config.groupings else None)
     if not name:
         return None
-    shared = {"lexicon": config.lexicon, "groupings": config.groupings or "", "cache_dir": str(cache_dir_or_default(""))}
+    shared = {"lexicon": config.lexicon, "groupings": config.groupings or "", "cache_dir": str(default_cache_dir())}
     return build("grouper", {"type": name}, shared)
 
 

@@ -17,14 +17,7 @@ from functools import lru_cache
 
 from core.errors import InputError
 from members.extract.base import Extractor
-from members.extract.candidates import (
-    GENERIC_FORMS,
-    Candidate,
-    FormIndex,
-    Mention,
-    find_candidates,
-    form_index,
-)
+from members.extract.candidates import GENERIC_FORMS, Candidate, FormIndex, Mention, find_candidates, form_index
 from members.extract.text import cjk_fraction, clean, sentences
 from vocab.lexicon import load_lexicon
 
