@@ -1,14 +1,14 @@
-"""The member interface: a clip goes in, a description and/or emotion labels come out.
+"""The member interface: clips go in, a description and/or emotion labels per clip come out.
 
-Cached members read outputs a model produced earlier; live members (Emotion-Qwen,
-InternVL, AffectGPT, an OpenAI-compatible server) implement the same `predict`.
+Cached members read outputs a model produced earlier; live members (members.live) run a model
+on the clip's media. Both answer `predict` with one MemberOutput per clip they could answer.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -23,25 +23,48 @@ class Clip:
 
 @dataclass
 class MemberOutput:
-    """What a member says about one clip: candidate labels, a free-text description, or both."""
+    """What a member says about one clip: candidate labels, a free-text description, or both.
+
+    `error` is set (and labels/description left empty) when the member failed on this clip;
+    `elapsed` is the seconds a live member spent on it (its share of a batch).
+    """
 
     labels: list[str] | None = None
     description: str | None = None
+    elapsed: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Member(ABC):
     """A model (or a model's cached outputs) that names emotions in clips.
 
+    Parameters are keyword-only dataclass fields, so a subclass may add required ones.
     `name` identifies the member in configs and reports; it must be unique in an ensemble.
+    `batch_size` is how many clips a live member hands its model at once.
+
+    Lifecycle: `setup()` loads weights once, `predict()` may be called any number of times,
+    `close()` frees what setup took, so GPU members can run one after another on one card.
     """
 
     name: str
+    batch_size: int = 1
+
+    def setup(self) -> None:
+        """Load what predict needs (weights, a worker process, a connection). Default: nothing."""
+
+    def close(self) -> None:
+        """Free what setup loaded. Default: nothing."""
 
     def clip_names(self) -> list[str] | None:
         """The clips this member can answer without media (cached outputs), else None."""
         return None
 
     @abstractmethod
-    def predict(self, clips: Iterable[Clip]) -> dict[str, MemberOutput]:
-        """Outputs for the given clips; a clip the member cannot answer is left out."""
+    def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
+        """Outputs for the given clips. A clip the member does not cover is left out; a clip it
+        tried and failed on is present with `error` set."""

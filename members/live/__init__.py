@@ -1,0 +1,1 @@
+"""Live members: models that run on a clip's media (frames, audio, subtitle)."""

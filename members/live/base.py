@@ -1,0 +1,187 @@
+"""The base of every live member: media in, model answers out, one clip at a time or in batches.
+
+A subclass implements `answer(requests)`, which turns a batch of prepared requests (prompt,
+sampled frames, audio path) into one raw text each. The base does the rest, the same way for
+every model: it samples the frames and extracts the audio, skips the clips its per-clip cache
+already holds, shows a progress bar, writes each finished clip to the cache at once, turns a
+failure into an error on that clip only (a failed batch is retried clip by clip to find the
+culprit), parses the answer into a description and labels, and, with `two_stage`, merges the
+description with the subtitle through a text model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm import tqdm
+
+from core.errors import InputError
+from members.base import Clip, Member, MemberOutput
+from members.live import prompts
+from members.live.cache import ClipCache, clip_key, digest
+from members.media import MediaError, extract_audio, sample_frames
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    """One clip, ready for a model: the prompt text, RGB frames (PIL images), a 16 kHz wav path."""
+
+    clip: Clip
+    prompt: str
+    frames: list = field(default_factory=list)
+    audio: str | None = None
+
+
+# Parameters that change how a member runs, not what it answers: left out of the cache key.
+RUNTIME_FIELDS = frozenset({"name", "batch_size", "cache_dir", "progress"})
+
+
+@dataclass(kw_only=True)
+class LiveMember(Member):
+    """A member that runs a model on each clip's media.
+
+    prompt: the prompt template ({subtitle_line}, {subtitle}, {audio_clause} are filled per
+    clip; see members.live.prompts). use_subtitle: put the clip's subtitle in the prompt.
+    num_frames / fps / max_pixels: frame sampling (members.media.sample_frames); num_frames 0
+    sends no frames. use_audio: extract the audio track and hand it to the model (a clip
+    without one fails). max_new_tokens: the answer's length limit.
+    two_stage: {} for one stage; else the text model that merges the description (asked for
+    without the subtitle) with the subtitle: {url, model, ...} as for members.http.ChatClient.
+    cache_dir: the cache root (handed down by the run); '' keeps no per-clip cache.
+    """
+
+    prompt: str = prompts.OPEN_VOCABULARY
+    use_subtitle: bool = True
+    num_frames: int = 8
+    fps: float = 0.0
+    max_pixels: int = 448 * 448
+    use_audio: bool = False
+    max_new_tokens: int = 256
+    two_stage: dict[str, Any] = field(default_factory=dict)
+    cache_dir: str = ""
+    progress: bool = True
+
+    runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.num_frames < 0 or self.fps < 0:
+            raise ValueError("num_frames and fps must be ≥ 0")
+
+    # ---- to implement -------------------------------------------------------------------------
+    @abstractmethod
+    def answer(self, requests: list[Request]) -> list[str | BaseException]:
+        """One raw answer per request, in order; an exception in place of an answer fails that clip
+        only, an exception raised fails the batch (which is then retried clip by clip)."""
+
+    # ---- the cache ----------------------------------------------------------------------------
+    def cache_params(self) -> dict[str, Any]:
+        """What identifies this member's answers: its class and every parameter that changes them."""
+        params = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.init and f.name not in self.runtime_fields
+        }
+        return {"class": f"{type(self).__module__}:{type(self).__qualname__}", **params}
+
+    def clip_cache(self) -> ClipCache | None:
+        if not self.cache_dir:
+            return None
+        return ClipCache(Path(self.cache_dir) / "live", self.name, self.cache_params())
+
+    # ---- preparing a clip ---------------------------------------------------------------------
+    def _audio_path(self, clip: Clip) -> str | None:
+        if not self.use_audio:
+            return None
+        if clip.audio is not None:
+            if not Path(clip.audio).is_file():
+                raise MediaError(f"{clip.audio}: audio file not found")
+            return str(clip.audio)
+        if clip.video is None:
+            raise MediaError(f"clip {clip.name}: no video or audio file given")
+        folder = Path(self.cache_dir) if self.cache_dir else Path(clip.video).parent
+        return str(extract_audio(clip.video, folder / "audio" / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"))
+
+    def _prompt(self, clip: Clip) -> str:
+        if self.two_stage:
+            return prompts.fill(prompts.DESCRIBE_ONLY, audio=self.use_audio)
+        subtitle = clip.subtitle if self.use_subtitle else None
+        return prompts.fill(self.prompt, subtitle=subtitle, audio=self.use_audio)
+
+    def prepare(self, clip: Clip) -> Request:
+        """The request for one clip; MediaError when its media cannot be read."""
+        frames = []
+        if self.num_frames or self.fps:
+            if clip.video is None:
+                raise MediaError(f"clip {clip.name}: no video file given")
+            frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels)
+        return Request(clip=clip, prompt=self._prompt(clip), frames=frames, audio=self._audio_path(clip))
+
+    # ---- running ------------------------------------------------------------------------------
+    def _run_batch(self, requests: list[Request]) -> list[str | BaseException]:
+        try:
+            answers = self.answer(requests)
+            if len(answers) != len(requests):
+                raise RuntimeError(f"{len(answers)} answers for {len(requests)} requests")
+            return answers
+        except Exception as error:  # noqa: BLE001 - any model failure is recorded on the clip
+            if len(requests) == 1:
+                return [error]
+            log.info("member '%s': a batch of %d failed (%s); retrying clip by clip", self.name, len(requests), error)
+            return [self._run_batch([request])[0] for request in requests]
+
+    def _finish(self, answers: list[str | BaseException]) -> list[tuple[str, list[str] | None] | BaseException]:
+        """Parse answers; in two-stage mode, merge each description with its subtitle first."""
+        parsed: list[tuple[str, list[str] | None] | BaseException] = []
+        for answer in answers:
+            parsed.append(answer if isinstance(answer, BaseException) else prompts.parse_answer(str(answer)))
+        return parsed
+
+    def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
+        cache = self.clip_cache()
+        done = cache.load() if cache else {}
+        outputs: dict[str, MemberOutput] = {}
+        pending: list[tuple[Clip, str]] = []
+        for clip in clips:
+            key = clip_key(clip)
+            if key in done:
+                outputs[clip.name] = done[key]
+            else:
+                pending.append((clip, key))
+        if done and outputs:
+            log.info("member '%s': %d of %d clips from its cache %s", self.name, len(outputs), len(clips), cache.path)
+        bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
+        try:
+            for start in range(0, len(pending), self.batch_size):
+                batch = pending[start:start + self.batch_size]
+                began = time.perf_counter()
+                requests: list[Request] = []
+                for clip, _ in batch:
+                    try:
+                        requests.append(self.prepare(clip))
+                    except (InputError, OSError) as error:
+                        outputs[clip.name] = MemberOutput(error=str(error), elapsed=0.0)
+                ready = [(clip, key) for clip, key in batch if clip.name not in outputs]
+                results = self._finish(self._run_batch(requests)) if requests else []
+                share = (time.perf_counter() - began) / max(1, len(requests))
+                for (clip, key), result in zip(ready, results):
+                    if isinstance(result, BaseException):
+                        outputs[clip.name] = MemberOutput(error=f"{type(result).__name__}: {result}", elapsed=share)
+                        continue
+                    description, labels = result
+                    output = MemberOutput(labels=labels, description=description, elapsed=share)
+                    outputs[clip.name] = output
+                    if cache:
+                        cache.add(clip, key, output)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+        return outputs
