@@ -15,6 +15,7 @@ TYPES: dict[str, dict[str, str]] = {
     "member": {
         "cached": "members.cached:CachedMember",
         "described": "members.extract.member:ExtractingMember",
+        "extracted": "members.extract.member:ExtractingMember",
     },
     "vocab": {
         "lexicon": "vocab.clusters:LexiconVocabulary",

@@ -13,6 +13,7 @@ from core.factory import build, parameter_names
 from core.metrics import IdentityGrouper, ZipGrouper
 from judge.vote import KOfNVote
 from judge.weighted import WeightedVote
+from members.base import Clip
 from members.cached import CachedMember
 from members.extract.llm import LLMExtractor
 from members.extract.member import ExtractingMember
@@ -47,7 +48,7 @@ def test_every_registered_name_resolves_to_a_class_of_its_kind(kind):
 
 def test_names_are_sorted_and_complete():
     assert registry.names("judge") == ["category", "coarse", "kofn", "stacker", "weighted"]
-    assert registry.names("member") == ["cached", "described"]
+    assert {"cached", "described", "extracted"} <= set(registry.names("member"))
     with pytest.raises(ValueError, match="unknown kind of part 'juror'"):
         registry.names("juror")
 
@@ -73,7 +74,7 @@ def test_a_member_hands_its_settings_down_to_the_extractor_it_builds(tmp_path):
     source.write_text('{"name": "a", "description": "In conclusion, she is relaxed and happy."}\n')
     member = build("member", {"name": "m", "type": "described", "path": str(source)}, SHARED)
     assert isinstance(member, ExtractingMember) and member.lexicon == LEXICON and member.cache_dir == SHARED["cache_dir"]
-    assert member.outputs()["a"].labels == ["relaxed", "happy"]  # the rules extractor found the lexicon
+    assert member.predict([Clip("a")])["a"].labels == ["relaxed", "happy"]  # the rules extractor found the lexicon
 
 
 def test_the_spec_wins_over_a_shared_setting():
@@ -91,7 +92,7 @@ def test_spec_is_not_changed():
 def test_unknown_type_and_parameter_are_input_errors_naming_the_part():
     with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, coarse, kofn, stacker, weighted; or give 'module:Class'\)"):
         build("judge", {"type": "vote"})
-    with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: name, path, trust_pickle\)"):
+    with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: batch_size, name, path, trust_pickle\)"):
         build("member", {"name": "m", "colour": "red"}, label="member 'm'")
     with pytest.raises(InputError, match=r"^judge: unknown parameter 'kk'"):
         build("judge", {"type": "kofn", "kk": 1})

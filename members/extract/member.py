@@ -1,39 +1,80 @@
-"""A member that answers with labels extracted from its stored descriptions.
+"""Extraction as a wrapper over any member: the wrapped member's descriptions become labels.
 
-Config: `type: described`, `path: DESCRIPTIONS.npz` (or JSONL/CSV), `trust_pickle: true` for
-pickled npz files, and `extractor: {type: rules | learned | llm, ...parameters}`.
+Config, over a live model:
+    {name: EQ, type: extracted, member: {type: emotion_qwen, model_path: ...}, extractor: {type: llm, ...}}
+or over a stored description file (the `described` shorthand):
+    {name: Otter, type: described, path: DESCRIPTIONS.jsonl, extractor: {type: rules}}
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Collection
+from typing import Any, Sequence
 
 from core.factory import build
-from members.base import MemberOutput
-from members.cached import CachedMember
+from members.base import Clip, Member, MemberOutput
 
 
-@dataclass
-class ExtractingMember(CachedMember):
-    """CachedMember over a description file; labels come from the configured extractor.
+@dataclass(kw_only=True)
+class ExtractingMember(Member):
+    """Answers with the wrapped member's labels, and extracts labels from its description where
+    it gave none (all such clips at once, so an LLM extractor can send them concurrently).
 
-    Clips whose file already holds labels keep them; the rest are extracted once, all together
-    (so an LLM extractor can send its requests concurrently), and remembered. The run's
-    `lexicon` and `cache_dir` are handed down to the extractor (core.factory's rule).
+    member: the wrapped member's spec (its name defaults to this member's name); or `path`
+    (+ `trust_pickle`) for a stored description file. extractor: rules | learned | llm spec.
+    The run's `lexicon`, `cache_dir` and `data_root` are handed down to both (core.factory's rule).
     """
 
+    member: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    trust_pickle: bool = False
     extractor: dict[str, Any] = field(default_factory=dict)
     lexicon: str = ""
     cache_dir: str = ""
-    _extracted: dict[str, MemberOutput] = field(default_factory=dict, init=False, repr=False)
+    data_root: str = ""
+    _inner: Member | None = field(default=None, init=False, repr=False)
+    _extractor: Any = field(default=None, init=False, repr=False)
+    _extracted: dict[tuple[str, str], list[str]] = field(default_factory=dict, init=False, repr=False)
 
-    def outputs(self, only: Collection[str] | None = None) -> dict[str, MemberOutput]:
-        stored = super().outputs(only)
-        pending = {clip: out.description for clip, out in stored.items() if out.labels is None and clip not in self._extracted}
+    def __post_init__(self) -> None:
+        if bool(self.member) == bool(self.path):
+            raise ValueError("give either `member` (the member to wrap) or `path` (a description file)")
+
+    def _shared(self) -> dict[str, str]:
+        return {"lexicon": self.lexicon, "cache_dir": self.cache_dir, "data_root": self.data_root}
+
+    @property
+    def inner(self) -> Member:
+        if self._inner is None:
+            spec = dict(self.member) or {"type": "cached", "path": self.path, "trust_pickle": self.trust_pickle}
+            spec.setdefault("name", self.name)
+            self._inner = build("member", spec, self._shared(), label=f"member '{self.name}'")
+        return self._inner
+
+    def setup(self) -> None:
+        self.inner.setup()
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+    def clip_names(self) -> list[str] | None:
+        return self.inner.clip_names()
+
+    def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
+        outputs = self.inner.predict(clips)
+        pending = {
+            clip: out.description or ""
+            for clip, out in outputs.items()
+            if out.ok and out.labels is None and (clip, out.description or "") not in self._extracted
+        }
         if pending:
-            shared = {"lexicon": self.lexicon, "cache_dir": self.cache_dir}
-            extractor = build("extractor", self.extractor, shared, label=f"member '{self.name}': extractor")
-            labels = extractor.extract_many(pending, self.name)
+            if self._extractor is None:
+                self._extractor = build("extractor", self.extractor, self._shared(), label=f"member '{self.name}': extractor")
+            found = self._extractor.extract_many(pending, self.name)
             for clip, text in pending.items():
-                self._extracted[clip] = MemberOutput(labels=labels[clip], description=text)
-        return {clip: out if out.labels is not None else self._extracted[clip] for clip, out in stored.items()}
+                self._extracted[(clip, text)] = found[clip]
+        return {
+            clip: out if not out.ok or out.labels is not None
+            else MemberOutput(labels=self._extracted[(clip, out.description or "")], description=out.description, elapsed=out.elapsed)
+            for clip, out in outputs.items()
+        }

@@ -95,7 +95,7 @@ class LiveMember(Member):
     def clip_cache(self) -> ClipCache | None:
         if not self.cache_dir:
             return None
-        return ClipCache(Path(self.cache_dir) / "live", self.name, self.cache_params())
+        return ClipCache(Path(self.cache_dir) / "live", type(self).__name__, self.cache_params())
 
     # ---- preparing a clip ---------------------------------------------------------------------
     def _audio_path(self, clip: Clip) -> str | None:

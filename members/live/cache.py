@@ -43,10 +43,11 @@ def clip_key(clip: Clip) -> str:
 
 
 class ClipCache:
-    """Finished clips of one member configuration, in `<folder>/<member>-<params hash>.jsonl`."""
+    """Finished clips of one member configuration, in `<folder>/<label>-<params hash>.jsonl`
+    (the label is the member's class name: renaming a member in the config keeps its cache)."""
 
-    def __init__(self, folder: str | Path, member: str, params: Mapping[str, Any]):
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in member) or "member"
+    def __init__(self, folder: str | Path, label: str, params: Mapping[str, Any]):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "member"
         self.path = Path(folder) / f"{safe}-{digest(params)[:16]}.jsonl"
         self._lock = threading.Lock()
 

@@ -32,7 +32,9 @@ MERGE = (
     "emotion the person shows, as a comma-separated list of words."
 )
 
-_LABEL_LINE = re.compile(r"^\W*emotions?\W*(?:state)?\s*[:：]\s*(.*)$", re.IGNORECASE)
+_LABEL_LINE = re.compile(r"^\W*emotions?(?:\s+state)?\W*?[:：][\s*_]*(.*)$", re.IGNORECASE)
+# AffectGPT's trained answer form: "The character's emotional state is happy, relaxed."
+_STATE_IS = re.compile(r"emotional states?\s+(?:is|are|includes?)\s+([^.]*)", re.IGNORECASE)
 _LIST = re.compile(r"\[([^\[\]]*)\]")
 _SPLIT = re.compile(r"[,;/'\"]|\band\b")
 
@@ -56,8 +58,8 @@ def _words(text: str) -> list[str]:
 def parse_answer(text: str) -> tuple[str, list[str] | None]:
     """(description, labels) of a model's answer.
 
-    Labels come from the last 'Emotions: a, b' line, else from the last bracketed list; when the
-    answer has neither, labels are None (an extractor can find them in the description).
+    Labels come from the last 'Emotions: a, b' line, else from the last bracketed list, else from
+    "... emotional state is a, b."; when the answer has none of these, labels are None (an extractor can find them in the description).
     """
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     for index in range(len(lines) - 1, -1, -1):
@@ -68,4 +70,7 @@ def parse_answer(text: str) -> tuple[str, list[str] | None]:
     lists = _LIST.findall(text or "")
     if lists:
         return (text or "").strip(), _words(lists[-1])
+    stated = _STATE_IS.findall(text or "")
+    if stated:
+        return (text or "").strip(), _words(stated[-1])
     return (text or "").strip(), None
