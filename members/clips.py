@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from core.errors import InputError, where
 from core.labels import check_unique
