@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from pathlib import Path
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from core.errors import InputError, where
 from core.labels import check_unique
