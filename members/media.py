@@ -116,7 +116,8 @@ def sample_times(duration: float, num_frames: int = 8, fps: float = 0.0) -> list
     return [(i + 0.5) * duration / wanted for i in range(wanted)]
 
 
-def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True) -> list[Image.Image]:
+def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True,
+               duration: float = 0.0) -> list[Image.Image]:
     """The frames nearest to each of the ascending `times`, as RGB images.
 
     Decodes in presentation order holding one frame back (the nearest may be the one before the
@@ -160,8 +161,8 @@ def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True
         if previous is None and not chosen:
             raise MediaError(f"{path}: the video has no decodable frames")
         if len(chosen) < len(times) and previous is not None and times[-1] > previous[2] + 1.0:
-            log.warning("%s: the video stops at %.1f s, before the %.1f s its header gives (truncated?)",
-                        path, previous[2], times[-1])
+            log.warning("%s: the decodable video ends at %.1f s though its header gives %.1f s (truncated?); "
+                        "frames asked after the end repeat the last one", path, previous[2], duration)
         while len(chosen) < len(times) and previous is not None:
             if not pad and times[len(chosen)] >= previous[2] + 1 / rate - 1e-6:
                 break
@@ -187,7 +188,7 @@ def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_p
         duration = _duration(path, container, stream)
         if fps > 0:
             fps = min(fps, _rate(stream))  # never more than every frame once
-    return _decode_at(path, sample_times(duration, num_frames, fps), max_pixels, pad=fps <= 0)
+    return _decode_at(path, sample_times(duration, num_frames, fps), max_pixels, pad=fps <= 0, duration=duration)
 
 
 def _audio_frames(container, path: Path):

@@ -1,6 +1,7 @@
 """members.media on real videos that the tests encode with PyAV (mp4, avi, mkv, raw h264)."""
 from __future__ import annotations
 
+import logging
 import wave
 from pathlib import Path
 
@@ -102,6 +103,19 @@ def test_sample_times():
     assert sample_times(2.0, num_frames=4) == [0.25, 0.75, 1.25, 1.75]
     assert sample_times(2.0, num_frames=0, fps=1) == [0.0, 1.0]
     assert sample_times(0.0, num_frames=0, fps=1) == [0.0]
+
+
+def test_truncated_avi_gives_what_decodes_and_one_warning(tmp_path, caplog):
+    """FFmpeg reads an AVI cut short (no index at the end) as far as it goes: frames, not an error."""
+    video = write_test_video(tmp_path / "long.avi", seconds=4.0, fps=10)
+    data = video.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.4)])
+    with caplog.at_level(logging.WARNING, logger="members.media"):
+        frames = sample_frames(cut, num_frames=8)
+    assert len(frames) == 8
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cut.avi: the decodable video ends at" in warnings[0]
 
 
 # ---- audio --------------------------------------------------------------------------------------
