@@ -114,7 +114,8 @@ def find_videos(videos_dir: str | Path) -> dict[str, Path]:
         raise InputError(f"{folder}: video folder not found")
     videos: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in VIDEO_SUFFIXES or not path.is_file():
+        # Dot files are not clips: macOS leaves `._<name>.mp4` resource forks beside copied videos.
+        if path.suffix.lower() not in VIDEO_SUFFIXES or path.name.startswith(".") or not path.is_file():
             continue
         if path.stem in videos:
             raise InputError(f"{folder}: clip {path.stem} has two videos ({videos[path.stem].name}, {path.name})")

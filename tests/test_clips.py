@@ -115,6 +115,8 @@ def test_videos_folder_with_subtitles_sorted_by_name(tmp_path, caplog):
 def test_videos_folder_without_subtitles(tmp_path):
     touch(tmp_path / "b.MP4")
     touch(tmp_path / "a.avi")
+    touch(tmp_path / "._a.avi")
+    (tmp_path / "c.mp4").mkdir()
     assert [clip.name for clip in clips_from_videos(tmp_path)] == ["a", "b"]
 
 
