@@ -1,13 +1,20 @@
 """Frames and audio from a clip's video, with PyAV.
 
-PyAV is chosen because its wheels ship FFmpeg: every container and codec FFmpeg reads works
-after `pip install`, with no system package, on CPU machines and GPU servers alike, and it
-decodes audio as well as video (decord has no audio and no recent wheels; torchvision does
-not import beside the pinned CPU torch; OpenCV has no audio). Frames are handed to model
-processors as PIL images.
+PyAV is chosen because its wheels ship FFmpeg: every container and codec FFmpeg reads (mp4,
+avi, mkv, webm; h264, mpeg4/xvid, vp9, aac, mp3, pcm) works after `pip install`, with no system
+package, on CPU machines and GPU servers alike, and it decodes audio as well as video (decord
+has no audio and no recent wheels; torchvision does not import beside the pinned CPU torch;
+OpenCV has no audio). Frames are handed to model processors as PIL images.
+
+Frames are decoded as a stream: the moments to sample are chosen first from the stream's length
+(its header's duration or frame count, else the container's duration, else one demuxing pass
+that counts packets without decoding them), then only the frame nearest each moment is
+converted and kept, and decoding stops after the last one. Memory stays at a few frames
+whatever the clip's length or resolution.
 """
 from __future__ import annotations
 
+import logging
 import math
 import wave
 from pathlib import Path
@@ -18,11 +25,21 @@ from PIL import Image
 
 from core.errors import InputError
 
+log = logging.getLogger(__name__)
+
 AUDIO_RATE = 16000
+
+# What FFmpeg raises through PyAV for unreadable data; OSError covers permissions and I/O.
+_AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError)
 
 
 class MediaError(InputError):
     """A clip's media cannot be read (missing, empty, corrupt, no such stream)."""
+
+
+def _reason(error: BaseException) -> str:
+    """FFmpeg's reason without the file name PyAV appends (the message names the file already)."""
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 def _open(path: str | Path):
@@ -33,84 +50,227 @@ def _open(path: str | Path):
         raise MediaError(f"{path}: video file is empty")
     try:
         return av.open(str(path))
-    except (av.FFmpegError, OSError, ValueError) as error:
-        raise MediaError(f"{path}: cannot read video ({error})") from None
+    except _AV_ERRORS as error:
+        raise MediaError(f"{path}: cannot read video ({_reason(error)})") from None
 
 
-def _fit(image: Image.Image, max_pixels: int) -> Image.Image:
-    """Scale down (keeping the aspect ratio) so that width × height ≤ max_pixels."""
-    width, height = image.size
-    if max_pixels and width * height > max_pixels:
-        scale = math.sqrt(max_pixels / (width * height))
-        image = image.resize((max(1, int(width * scale)), max(1, int(height * scale))), Image.BICUBIC)
-    return image
+def _fit_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """The largest size with the same aspect ratio and width × height ≤ max_pixels."""
+    if not max_pixels or width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _rate(stream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 25.0
+
+
+def _counted_duration(path: Path, rate: float) -> float:
+    """The video's length in seconds from one demuxing pass over its packets (no decoding), for
+    files whose header gives neither a frame count nor a duration (raw streams)."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        count, first, last = 0, None, None
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                count += 1
+                if packet.pts is not None and packet.time_base:
+                    begin = float(packet.pts * packet.time_base)
+                    end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    first = begin if first is None else min(first, begin)
+                    last = end if last is None else max(last, end)
+        except _AV_ERRORS as error:
+            raise MediaError(f"{path}: corrupt video ({_reason(error)})") from None
+    if first is not None and last is not None and last > first:
+        return last - first
+    return count / rate
+
+
+def _duration(path: Path, container, stream) -> float:
+    """The video stream's length in seconds: from its header (duration, else frame count), else
+    from the container's, else counted."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if stream.frames and stream.frames > 0:
+        return stream.frames / _rate(stream)
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return _counted_duration(path, _rate(stream))
+
+
+def sample_times(duration: float, num_frames: int = 8, fps: float = 0.0) -> list[float]:
+    """When (seconds from the start) to take frames: `num_frames` at the midpoints of equal
+    segments, or, with `fps` > 0, one every 1/fps seconds (evenly thinned to num_frames when
+    num_frames > 0)."""
+    duration = max(duration, 0.0)
+    if fps > 0:
+        times = [i / fps for i in range(max(1, math.ceil(duration * fps - 1e-9)))]
+        if num_frames > 0 and len(times) > num_frames:
+            times = [times[int((i + 0.5) * len(times) / num_frames)] for i in range(num_frames)]
+        return times
+    wanted = max(1, num_frames)
+    return [(i + 0.5) * duration / wanted for i in range(wanted)]
+
+
+def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True,
+               duration: float = 0.0) -> list[Image.Image]:
+    """The frames nearest to each of the ascending `times`, as RGB images.
+
+    Decodes in presentation order holding one frame back (the nearest may be the one before the
+    target), converts only the chosen frames, and stops after the last target. Targets past the
+    end get the last frame when `pad` (a clip shorter than its header says still gives every frame
+    asked), else only while they fall within the last frame's display time.
+    """
+    chosen: list[Image.Image] = []
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = _rate(stream)
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+        size = None
+        images: dict[int, Image.Image] = {}  # frame number -> image, when one frame serves two targets
+
+        def take(number: int, frame) -> None:
+            nonlocal size
+            if number not in images:
+                if size is None:
+                    size = _fit_size(frame.width, frame.height, max_pixels)
+                # Scaling inside FFmpeg before the RGB conversion keeps a 1080p frame cheap.
+                images[number] = frame.to_image(width=size[0], height=size[1], interpolation="BICUBIC").convert("RGB")
+            chosen.append(images[number])
+
+        previous = None  # (number, frame, time)
+        try:
+            for number, frame in enumerate(container.decode(stream)):
+                moment = frame.time - start if frame.time is not None else number / rate
+                while len(chosen) < len(times) and moment >= times[len(chosen)]:
+                    target = times[len(chosen)]
+                    if previous is not None and target - previous[2] < moment - target:
+                        take(previous[0], previous[1])
+                    else:
+                        take(number, frame)
+                if len(chosen) == len(times):
+                    break
+                previous = (number, frame, moment)
+        except _AV_ERRORS as error:
+            raise MediaError(f"{path}: corrupt video ({_reason(error)})") from None
+        if previous is None and not chosen:
+            raise MediaError(f"{path}: the video has no decodable frames")
+        if len(chosen) < len(times) and previous is not None and times[-1] > previous[2] + 1.0:
+            log.warning("%s: the decodable video ends at %.1f s though its header gives %.1f s (truncated?); "
+                        "frames asked after the end repeat the last one", path, previous[2], duration)
+        while len(chosen) < len(times) and previous is not None:
+            if not pad and times[len(chosen)] >= previous[2] + 1 / rate - 1e-6:
+                break
+            take(previous[0], previous[1])
+    return chosen
 
 
 def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_pixels: int = 448 * 448) -> list[Image.Image]:
     """RGB frames of a video: `num_frames` at the midpoints of equal segments, or, with `fps` > 0,
-    one every 1/fps seconds (at most num_frames when num_frames > 0)."""
+    one every 1/fps seconds (fps capped at the video's own rate; at most num_frames when
+    num_frames > 0), each scaled down to at most `max_pixels` (0: full size), keeping the aspect
+    ratio. A clip with fewer frames than num_frames repeats frames, so the count is always met.
+
+    Frames are taken by time (the frame nearest each target), so variable frame rates and the
+    empty slots of AVI files do not shift them. Raises MediaError naming the file when it cannot
+    be read.
+    """
+    path = Path(path)
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(f"{path}: no video stream")
-        try:
-            frames = [frame.to_image() for frame in container.decode(video=0)]
-        except (av.FFmpegError, ValueError) as error:
-            raise MediaError(f"{path}: corrupt video ({error})") from None
         stream = container.streams.video[0]
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
-    if not frames:
-        raise MediaError(f"{path}: the video has no frames")
-    if fps > 0:
-        step = max(rate / fps, 1.0)
-        indices = [int(i * step) for i in range(int(len(frames) / step) or 1)]
-        if num_frames > 0 and len(indices) > num_frames:
-            indices = [indices[int((i + 0.5) * len(indices) / num_frames)] for i in range(num_frames)]
-    else:
-        count = max(1, num_frames)
-        indices = [min(len(frames) - 1, int((i + 0.5) * len(frames) / count)) for i in range(count)]
-    return [_fit(frames[i].convert("RGB"), max_pixels) for i in indices]
+        duration = _duration(path, container, stream)
+        if fps > 0:
+            fps = min(fps, _rate(stream))  # never more than every frame once
+    return _decode_at(path, sample_times(duration, num_frames, fps), max_pixels, pad=fps <= 0, duration=duration)
+
+
+def _audio_frames(container, path: Path):
+    """The audio track resampled to 16 kHz mono s16, as int16 arrays."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
+    try:
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray().reshape(-1).astype("<i2", copy=False)
+        for out in resampler.resample(None):
+            yield out.to_ndarray().reshape(-1).astype("<i2", copy=False)
+    except _AV_ERRORS as error:
+        raise MediaError(f"{path}: corrupt audio ({_reason(error)})") from None
 
 
 def extract_audio(path: str | Path, dest: str | Path) -> Path:
-    """The audio track of a video as a 16 kHz mono 16-bit wav at `dest` (written atomically)."""
-    dest = Path(dest)
-    with _open(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path}: no audio track")
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE)
-        chunks = []
-        try:
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        except (av.FFmpegError, ValueError) as error:
-            raise MediaError(f"{path}: corrupt audio ({error})") from None
-    samples = np.concatenate(chunks).astype("<i2") if chunks else np.zeros(0, dtype="<i2")
+    """The audio track of a video (or of an audio file) as a 16 kHz mono 16-bit wav at `dest`,
+    written as it is decoded and renamed into place when complete. Raises MediaError naming the
+    file when it has no audio track or the track cannot be decoded."""
+    path, dest = Path(path), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    with wave.open(str(part), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(AUDIO_RATE)
-        out.writeframes(samples.tobytes())
-    part.replace(dest)
+    samples = 0
+    try:
+        with _open(path) as container:
+            if not container.streams.audio:
+                raise MediaError(f"{path}: no audio track")
+            with wave.open(str(part), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(AUDIO_RATE)
+                for chunk in _audio_frames(container, path):
+                    samples += chunk.size
+                    out.writeframes(chunk.tobytes())
+        if samples == 0:
+            raise MediaError(f"{path}: the audio track has no samples")
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
     return dest
 
 
+def _tone(samples: int, seed: int) -> np.ndarray:
+    return (0.3 * np.sin(2 * np.pi * (220 + 40 * seed) * np.arange(samples) / AUDIO_RATE)).astype(np.float32)
+
+
+def _audio_frame(chunk: np.ndarray, fmt: str, pts: int) -> av.AudioFrame:
+    """A mono audio frame of float samples in [-1, 1], in the sample format an encoder takes."""
+    if fmt.startswith("s16"):
+        data = (chunk * 32767).astype(np.int16)
+    elif fmt.startswith("s32"):
+        data = (chunk * 2147483647).astype(np.int32)
+    else:
+        data = chunk.astype(np.float32)
+    frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format=fmt, layout="mono")
+    frame.sample_rate = AUDIO_RATE
+    frame.pts = pts
+    return frame
+
+
+# Default codecs per container: what FFmpeg's own muxers accept and the PyAV wheel encodes.
+_AUDIO_CODECS = {".avi": "mp3", ".mkv": "aac", ".mp4": "aac", ".mov": "aac", ".webm": "libopus"}
+
+
 def write_test_video(path: str | Path, seconds: float = 1.0, fps: int = 8, size: tuple[int, int] = (64, 48),
-                     audio: bool = True, seed: int = 0) -> Path:
-    """A short synthetic clip (moving colour blocks, and a tone when `audio`), for tests and smoke runs."""
+                     audio: bool = True, seed: int = 0, codec: str = "mpeg4", audio_codec: str | None = None) -> Path:
+    """A short synthetic clip (moving colour blocks, and a tone when `audio`), for tests and smoke runs.
+
+    The container follows the suffix (.mp4, .avi, .mkv, ...); `codec` is the video encoder
+    (mpeg4 works in all of them; libx264 and libvpx also ship in the wheel) and `audio_codec`
+    the audio one (default: aac, or mp3 in .avi).
+    """
     rng = np.random.default_rng(seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     width, height = size
     with av.open(str(path), "w") as container:
-        video = container.add_stream("mpeg4", rate=fps)
+        video = container.add_stream(codec, rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        sound = container.add_stream("aac", rate=AUDIO_RATE) if audio else None
-        if sound is not None:
+        sound = None
+        if audio:
+            sound = container.add_stream(audio_codec or _AUDIO_CODECS.get(path.suffix.lower(), "aac"), rate=AUDIO_RATE)
             sound.layout = "mono"
         base = rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)
         for index in range(int(seconds * fps)):
@@ -120,15 +280,11 @@ def write_test_video(path: str | Path, seconds: float = 1.0, fps: int = 8, size:
         for packet in video.encode():
             container.mux(packet)
         if sound is not None:
-            total = int(seconds * AUDIO_RATE)
-            tone = (0.3 * np.sin(2 * np.pi * (220 + 40 * seed) * np.arange(total) / AUDIO_RATE)).astype(np.float32)
-            step = 1024
-            for start in range(0, total, step):
-                chunk = tone[start:start + step].reshape(1, -1)
-                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-                frame.sample_rate = AUDIO_RATE
-                frame.pts = start
-                for packet in sound.encode(frame):
+            tone = _tone(int(seconds * AUDIO_RATE), seed)
+            step = sound.codec_context.frame_size or 1024
+            fmt = sound.codec_context.format.name
+            for start in range(0, tone.size, step):
+                for packet in sound.encode(_audio_frame(tone[start:start + step], fmt, start)):
                     container.mux(packet)
             for packet in sound.encode():
                 container.mux(packet)
