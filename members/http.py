@@ -201,7 +201,7 @@ class ChatClient:
             return answer_text(json.loads(data.decode("utf-8")))
         except (ValueError, UnicodeDecodeError) as error:
             reason = "not JSON" if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)) else str(error)
-            raise _Failure(f"unusable reply from {url} ({reason}): {excerpt(data)}", True, 200) from None
+            raise _Failure(f"unusable reply from {url} ({reason}): {excerpt(data)}", True) from None
 
     # ---- the API ------------------------------------------------------------------------------
     def chat(self, messages: list[dict], max_tokens: int, temperature: float = 0.0, **extra: Any) -> str:

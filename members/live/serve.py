@@ -199,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default listen backlog (5) drops connections of a busy client
 
     def __init__(self, address: tuple[str, int], respond: Callable[[dict], str], model: str):
         super().__init__(address, _Handler)
