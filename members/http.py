@@ -109,12 +109,13 @@ class ChatClient:
         given = [self.endpoints] if isinstance(self.endpoints, str) else list(self.endpoints or [])
         if self.url:
             given.append(self.url)
-        urls = list(dict.fromkeys(chat_url(str(e)) for e in given if str(e).strip()))
-        if not urls:
+        given = [str(endpoint).strip() for endpoint in given if str(endpoint).strip()]
+        if not given:
             raise InputError("chat client: no endpoint given (set url or endpoints)")
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise InputError(f"chat client: endpoint {url} is not an http(s) URL")
+        for endpoint in given:
+            if not endpoint.startswith(("http://", "https://")):
+                raise InputError(f"chat client: endpoint '{endpoint}' is not an http(s) URL")
+        urls = list(dict.fromkeys(chat_url(endpoint) for endpoint in given))
         if not isinstance(self.retries, int) or self.retries < 0:
             raise InputError(f"chat client: retries must be an integer ≥ 0, got {self.retries!r}")
         if not isinstance(self.concurrency, int) or self.concurrency < 1:

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from core.errors import InputError
+from core.factory import build
 from members.base import Clip
 from members.http import ServerError
 from members.live.openai import OpenAIMember
@@ -203,10 +204,28 @@ def test_png_frames_and_an_engine_server(videos, tmp_path):
     assert sum(batches) == 3
 
 
+def test_frame_text_numbers_the_frames_before_the_prompt(videos, tmp_path):
+    model = Model()
+    with start_server(model) as server:
+        member(server.url, tmp_path, num_frames=2, frame_text="Frame{index}: <IMAGE_TOKEN>\n").predict(clips_of(videos)[:1])
+    assert model.requests[0]["prompt"].startswith("Frame1: <IMAGE_TOKEN>\nFrame2: <IMAGE_TOKEN>\nSubtitle of this clip:")
+
+
 @pytest.mark.parametrize("options, message", [
     ({"image_format": "gif"}, "image_format"),
     ({"model": ""}, "model"),
+    ({"url": ""}, "no endpoint"),
+    ({"url": "localhost:8000"}, "not an http"),
 ])
 def test_bad_parameters(tmp_path, options, message):
-    with pytest.raises(ValueError, match=message):
-        member("http://a:1", tmp_path, **options)
+    options = {"url": "http://a:1", **options}
+    with pytest.raises(ValueError, match=message):  # InputError is a ValueError: the factory names the member
+        member(options.pop("url"), tmp_path, **options)
+
+
+def test_built_by_the_factory_from_a_config_section(tmp_path):
+    spec = {"type": "members.live.openai:OpenAIMember", "name": "served", "model": "m", "endpoints": ["http://a:1", "http://b:2"]}
+    built = build("member", spec, {"cache_dir": str(tmp_path), "lexicon": "unused"}, label="member 'served'")
+    assert built.cache_dir == str(tmp_path) and len(built.client().urls) == 2
+    with pytest.raises(InputError, match=r"member 'served': chat client: endpoint 'localhost:1' is not"):
+        build("member", {**spec, "endpoints": ["localhost:1"]}, label="member 'served'")

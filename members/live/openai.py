@@ -52,7 +52,9 @@ class OpenAIMember(LiveMember):
     url / endpoints: the server root(s) or chat URLs; requests spread over all of them.
     api_key: Bearer token. concurrency: requests in flight at most. timeout: seconds per
     request. retries / backoff: as for members.http.ChatClient. image_format: how frames are
-    encoded (jpeg, png, webp). send_video: send the clip's video file as a video_url instead of
+    encoded (jpeg, png, webp). frame_text: text put before the prompt once per frame, {index}
+    counting from 1 ('' = none); e.g. 'Frame{index}: <IMAGE_TOKEN>\n' for InternVL on lmdeploy,
+    which then places each frame at its token, as its video recipe does. send_video: send the clip's video file as a video_url instead of
     sampled frames (num_frames, fps and max_pixels are then unused). temperature: sampling
     temperature (0 = greedy). batch_size: clips handed over at once (0 = concurrency), so a
     batch's requests overlap. check_server: setup() asks each endpoint for GET /v1/models and
@@ -68,6 +70,7 @@ class OpenAIMember(LiveMember):
     retries: int = 3
     backoff: float = 1.0
     image_format: str = "jpeg"
+    frame_text: str = ""
     send_video: bool = False
     temperature: float = 0.0
     check_server: bool = True
@@ -87,6 +90,7 @@ class OpenAIMember(LiveMember):
             self.batch_size = max(1, self.concurrency)
         super().__post_init__()
         self._client: ChatClient | None = None
+        self.client()  # bad endpoint settings fail when the member is built, not on every clip
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def client(self) -> ChatClient:
@@ -129,7 +133,8 @@ class OpenAIMember(LiveMember):
         if request.audio:
             data = base64.b64encode(Path(request.audio).read_bytes()).decode("ascii")
             parts.append({"type": "input_audio", "input_audio": {"data": data, "format": "wav"}})
-        parts.append({"type": "text", "text": request.prompt})
+        frames = "".join(self.frame_text.format(index=i + 1) for i in range(len(request.frames))) if self.frame_text else ""
+        parts.append({"type": "text", "text": frames + request.prompt})
         return [{"role": "user", "content": parts}]
 
     def answer(self, requests: list[Request]) -> list[str | BaseException]:
