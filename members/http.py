@@ -98,7 +98,7 @@ class ChatClient:
     endpoints: list[str] = field(default_factory=list)
     url: str = ""
     model: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     timeout: float = 60.0
     retries: int = 3
     backoff: float = 1.0
