@@ -3,8 +3,8 @@
 For users who run a server (lmdeploy `api_server`, vLLM, ...) with e.g. Qwen2.5-7B-Instruct,
 this reproduces the official extraction step with temperature 0. Each answer is cached on disk
 as JSON, keyed by a hash of model, prompt and description, so a rerun sends no request for a
-description it has seen. Requests run in a thread pool with a timeout and retries.
-Only the standard library is used (urllib), so no client package is needed.
+description it has seen. Requests go through members.http.ChatClient (the project's one chat
+client: several endpoints, bounded concurrency, timeout, retries with backoff).
 """
 from __future__ import annotations
 
@@ -12,18 +12,15 @@ import hashlib
 import json
 import logging
 import re
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from core.errors import InputError
 from core.files import atomic_write_text
 from core.labels import normalise_label
 from members.extract.base import Extractor
+from members.http import ChatClient
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +49,12 @@ class LLMExtractor(Extractor):
     """Chat-completions extraction.
 
     url: the server root (".../v1/chat/completions" is appended unless the URL already ends so).
+    endpoints: more server roots or URLs; requests spread over all of them (url included).
     model: the model name the server serves. cache_dir: the cache root; answers go under its
     llm/ folder ('' = no cache; a config run hands down the run's cache_dir).
     workers: concurrent requests. timeout: seconds per request. retries: extra attempts after a
-    failure, with exponential backoff starting at `backoff` seconds. api_key: sent as a Bearer token
+    failure, on another endpoint first, then with exponential backoff starting at `backoff`
+    seconds (see ChatClient). api_key: sent as a Bearer token
     when given. max_chars: descriptions are cut to their last max_chars characters.
     """
 
@@ -70,10 +69,19 @@ class LLMExtractor(Extractor):
     max_tokens: int = 128
     api_key: str = ""
     max_chars: int = 20000
+    endpoints: list[str] = field(default_factory=list)
 
-    def _endpoint(self) -> str:
-        url = self.url.rstrip("/")
-        return url if url.endswith("/chat/completions") else f"{url}/v1/chat/completions"
+    def client(self) -> ChatClient:
+        """The chat client for the current parameters (rebuilt after set_params changes them)."""
+        spec = (self.url, tuple(self.endpoints or ()), self.model, self.api_key, self.timeout, self.retries,
+                self.backoff, self.workers)
+        if getattr(self, "_client_spec", None) != spec:
+            self._client = ChatClient(
+                endpoints=list(self.endpoints or ()), url=self.url, model=self.model, api_key=self.api_key,
+                timeout=self.timeout, retries=self.retries, backoff=self.backoff, concurrency=max(1, self.workers),
+            )
+            self._client_spec = spec
+        return self._client
 
     def _key(self, description: str) -> str:
         text = json.dumps([self.model, self.prompt, description], ensure_ascii=False)
@@ -86,32 +94,8 @@ class LLMExtractor(Extractor):
         return Path(self.cache_dir) / "llm" / key[:2] / f"{key}.json"
 
     def _ask(self, description: str) -> str:
-        body = json.dumps({
-            "model": self.model,
-            "messages": [{"role": "user", "content": self.prompt.format(description=description)}],
-            "temperature": 0,
-            "max_tokens": self.max_tokens,
-        }).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        error: Exception | None = None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            request = urllib.request.Request(self._endpoint(), data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    reply = json.loads(response.read().decode("utf-8"))
-                return str(reply["choices"][0]["message"]["content"])
-            except urllib.error.HTTPError as failure:
-                error = failure
-                if failure.code < 500 and failure.code != 429:
-                    break  # a client error will not succeed on retry
-            except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as failure:
-                error = failure
-            log.debug("LLM request failed (attempt %d): %s", attempt + 1, error)
-        raise InputError(f"{self._endpoint()}: no usable answer after {self.retries + 1} attempts ({error})")
+        messages = [{"role": "user", "content": self.prompt.format(description=description)}]
+        return self.client().chat(messages, max_tokens=self.max_tokens, temperature=0)
 
     def extract(self, description: str | None, member: str | None = None) -> list[str]:
         text = (description or "").strip()[-self.max_chars :]
