@@ -16,6 +16,8 @@ TYPES: dict[str, dict[str, str]] = {
         "cached": "members.cached:CachedMember",
         "described": "members.extract.member:ExtractingMember",
         "extracted": "members.extract.member:ExtractingMember",
+        "affectgpt": "members.live.affectgpt:AffectGPTMember",
+        "openai": "members.live.openai:OpenAIMember",
     },
     "vocab": {
         "lexicon": "vocab.clusters:LexiconVocabulary",

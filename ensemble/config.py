@@ -6,9 +6,10 @@ The data root (research-only data the repository must not contain) comes from, i
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
@@ -42,6 +43,9 @@ class EnsembleConfig:
     judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
     tune: TuneConfig = field(default_factory=TuneConfig)
     cache_dir: str = ""  # '' = $OVMER_CACHE, else .cache/ in the repository (core.settings)
+    # The clips to judge: a manifest CSV (name, video [, audio, subtitle]); '' = every clip the
+    # cached members cover. `run --clips/--videos` override it.
+    clips: str = ""
 
 
 def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
@@ -103,4 +107,5 @@ def input_files(config: DictConfig) -> list[str]:
     resolved = OmegaConf.to_container(config, resolve=True)
     paths = [str(member["path"]) for member in resolved.get("members") or [] if member.get("path")]
     state = (resolved.get("judge") or {}).get("state")
-    return paths + ([str(state)] if state else [])
+    clips = resolved.get("clips")
+    return paths + ([str(state)] if state else []) + ([str(clips)] if clips else [])

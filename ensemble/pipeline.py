@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
@@ -17,7 +18,8 @@ from core.errors import InputError
 from core.factory import build
 from core.settings import cache_dir_or_default
 from judge.base import Judge
-from members.base import Clip, Member
+from members.base import Clip, Member, MemberOutput
+from members.clips import read_manifest
 from vocab.ballot import ClipBallot, make_ballot
 from vocab.base import Vocabulary
 
@@ -66,6 +68,17 @@ def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) 
     return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
 
 
+def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
+    """Clips sorted by name, each once; a name given twice with different media is an error."""
+    by_name: dict[str, Clip] = {}
+    for item in clips:
+        clip = item if isinstance(item, Clip) else Clip(str(item))
+        if clip.name in by_name and by_name[clip.name] != clip:
+            raise InputError(f"clip {clip.name} is listed twice with different media or subtitles")
+        by_name[clip.name] = clip
+    return [by_name[name] for name in sorted(by_name)]
+
+
 def select_clips(members: Sequence[Member], clips: Sequence[str] | None) -> list[str]:
     """The clips to judge, sorted: the requested ones, or every clip a member can answer by name."""
     if clips is not None:
@@ -74,31 +87,72 @@ def select_clips(members: Sequence[Member], clips: Sequence[str] | None) -> list
     for member in members:
         known = member.clip_names()
         if known is None:
-            raise InputError(f"member '{member.name}' needs media; give the clips to judge")
+            raise InputError(
+                f"member '{member.name}' runs on media; give the clips to judge "
+                "(--clips MANIFEST.csv, --videos DIR, or `clips:` in the config)"
+            )
         names.update(known)
     return sorted(names)
 
 
-def collect_labels(members: Sequence[Member], clips: Sequence[str], progress: bool = False) -> ClipLabels:
-    """Labels per clip per member. A member that cannot answer a clip is absent from that clip."""
-    labels: ClipLabels = {clip: {} for clip in clips}
-    requested = [Clip(name) for name in clips]
+# member -> clip -> the error that member met on that clip
+Failures = dict[str, dict[str, str]]
+
+
+def run_member(member: Member, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
+    """One member's outputs for the clips: set up, predict, and always close (frees a GPU for the next)."""
+    member.setup()
+    try:
+        return member.predict(clips)
+    finally:
+        member.close()
+
+
+def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], progress: bool = False) -> tuple[ClipLabels, Failures]:
+    """Labels per clip per member, and the clips each member failed on.
+
+    A member that does not cover a clip, or failed on it, is absent from that clip: the other
+    members judge it. Members run one after another, each set up and closed in turn.
+    """
+    clips = as_clips(clips)
+    labels: ClipLabels = {clip.name: {} for clip in clips}
+    failures: Failures = {}
     for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
-        outputs = member.predict(requested)
-        without = [clip for clip, out in outputs.items() if out.labels is None]
+        outputs = run_member(member, clips)
+        failed = {clip: out.error for clip, out in outputs.items() if not out.ok}
+        if failed:
+            failures[member.name] = failed
+        answered = {clip: out for clip, out in outputs.items() if out.ok and clip in labels}
+        without = [clip for clip, out in answered.items() if out.labels is None]
         if without:
             raise InputError(
                 f"member '{member.name}': clip {without[0]} has a description but no labels; "
-                "configure a label extractor for this member"
+                "configure a label extractor for this member (type: extracted)"
             )
-        for clip, out in outputs.items():
-            if clip in labels:
-                labels[clip][member.name] = list(out.labels)
-        if not outputs:
-            log.warning("member '%s' covers none of the %d clips: it never votes", member.name, len(requested))
-        elif not any(out.labels for out in outputs.values()):
+        for clip, out in answered.items():
+            labels[clip][member.name] = list(out.labels)
+        if not answered and not failed:
+            log.warning("member '%s' covers none of the %d clips: it never votes", member.name, len(clips))
+        elif answered and not any(out.labels for out in answered.values()):
             log.warning("member '%s' gave no label for any clip: it never votes", member.name)
+    return labels, failures
+
+
+def collect_labels(members: Sequence[Member], clips: Sequence[str | Clip], progress: bool = False) -> ClipLabels:
+    """Labels per clip per member (see collect_outputs); failures are only logged."""
+    labels, failures = collect_outputs(members, clips, progress)
+    for line in failure_summary(failures, len(labels)):
+        log.warning("%s", line)
     return labels
+
+
+def failure_summary(failures: Failures, n_clips: int) -> list[str]:
+    """One line per member that failed on some clips: how many, and the first error."""
+    lines = []
+    for member, failed in failures.items():
+        clip, error = next(iter(sorted(failed.items())))
+        lines.append(f"member '{member}': {len(failed)} of {n_clips} clips failed (e.g. {clip}: {error})")
+    return lines
 
 
 def coverage_report(labels: ClipLabels, members: Sequence[str], clips: Sequence[str]) -> dict[str, int]:
@@ -115,21 +169,48 @@ class Prepared:
     labels: ClipLabels
     vocabulary: Vocabulary
     ballots: list[ClipBallot]
+    failures: Failures = dataclasses.field(default_factory=dict)
+
+    def unanswered(self) -> list[str]:
+        """Clips that some member failed on and no member answered."""
+        failed = {clip for errors in self.failures.values() for clip in errors}
+        return [clip for clip in self.clips if clip in failed and not self.labels[clip]]
 
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
         return {clip: answers[member] for clip, answers in self.labels.items() if member in answers}
 
 
-def prepare(config: DictConfig, clips: Sequence[str] | None = None, progress: bool = False) -> Prepared:
-    """Read the members for the clips, fit the vocabulary on their words, build one ballot per clip."""
+def config_clips(config: DictConfig) -> list[Clip] | None:
+    """The clips a config names (`clips: MANIFEST.csv`), else None."""
+    path = OmegaConf.select(config, "clips", default="")
+    return read_manifest(path) if path else None
+
+
+def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False) -> Prepared:
+    """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
+
+    clips: names or Clip objects (with media for live members); default the config's `clips:`
+    manifest, else every clip a cached member covers.
+    """
     members = build_members(config)
     names = [m.name for m in members]
-    selected = select_clips(members, clips)
-    labels = collect_labels(members, selected, progress)
+    if clips is None:
+        clips = config_clips(config)
+    if clips is None:
+        clips = select_clips(members, None)
+    clips = as_clips(clips)
+    selected = [clip.name for clip in clips]
+    if not selected:
+        raise InputError("no clips to judge")
+    labels, failures = collect_outputs(members, clips, progress)
+    for line in failure_summary(failures, len(selected)):
+        log.warning("%s", line)
+    answered = [clip for clip in selected if labels[clip]]
+    if not answered:
+        verb = "answered" if failures else "covers"
+        raise InputError(f"no member {verb} any of the {len(selected)} requested clips (e.g. {selected[0]})")
     unanswered = [clip for clip in selected if not labels[clip]]
-    if len(unanswered) == len(selected):
-        raise InputError(f"no member covers any of the {len(selected)} requested clips (e.g. {selected[0]})")
     if unanswered:
         log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unanswered), unanswered[0])
     lacking = {m: n for m, n in coverage_report(labels, names, selected).items() if n}
@@ -142,7 +223,7 @@ def prepare(config: DictConfig, clips: Sequence[str] | None = None, progress: bo
         make_ballot(clip, labels[clip], vocabulary)
         for clip in tqdm(selected, desc="ballots", unit="clip", disable=not progress or None, leave=False)
     ]
-    return Prepared(names, selected, labels, vocabulary, ballots)
+    return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
 def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:

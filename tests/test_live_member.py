@@ -1,49 +1,20 @@
 """The live-member base (members.live.base): media in, parsed answers out, per-clip cache and errors.
 
-`Echo` is a real LiveMember whose "model" is a few lines of arithmetic on the sampled frames
-and the wav, standing in for model weights that cannot exist here; everything around it (frame
-sampling, audio extraction, batching, the cache, error handling, parsing) is the real code.
+`Echo` (tests/live_support.py) is a real LiveMember whose "model" is arithmetic on the media,
+standing in for model weights that cannot exist here.
 """
 from __future__ import annotations
 
 import json
-import wave
-from dataclasses import dataclass, field
 
-import numpy as np
 import pytest
 
 from members.base import Clip
-from members.live.base import LiveMember, Request
 from members.live.cache import ClipCache
-from members.live.prompts import fill, parse_answer, OPEN_VOCABULARY
+from members.live.prompts import OPEN_VOCABULARY, fill, parse_answer
+from members.live.serve import start_server
 from members.media import write_test_video
-
-
-@dataclass(kw_only=True)
-class Echo(LiveMember):
-    """Answers from the media: 'happy' when the first frame is bright, else 'sad'; counts calls."""
-
-    fail_on: str = "boom"
-    calls: list = field(default_factory=list, init=False, repr=False)
-
-    def answer(self, requests: list[Request]) -> list[str | BaseException]:
-        self.calls.append([r.clip.name for r in requests])
-        if any(r.clip.name == "batchkiller" for r in requests) and len(requests) > 1:
-            raise MemoryError("out of memory")  # a whole-batch failure
-        answers: list[str | BaseException] = []
-        for request in requests:
-            if request.clip.name == self.fail_on:
-                answers.append(RuntimeError("model failed"))
-                continue
-            mean = float(np.asarray(request.frames[0]).mean()) if request.frames else 0.0
-            seconds = 0.0
-            if request.audio:
-                with wave.open(request.audio) as wav:
-                    seconds = wav.getnframes() / wav.getframerate()
-            word = "happy" if mean > 127 else "sad"
-            answers.append(f"{len(request.frames)} frames, {seconds:.1f} s of audio.\nEmotions: {word}, Calm")
-        return answers
+from tests.live_support import Echo
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +124,36 @@ def test_parse_answer(text, labels):
 
 def test_affectgpt_answer_form():
     assert parse_answer("The character's emotional state is happy, relaxed, satisfied.")[1] == ["happy", "relaxed", "satisfied"]
+
+
+def test_two_stage_describes_without_the_subtitle_then_merges_it_through_a_text_model(videos, tmp_path):
+    """Stage 1 is Echo (no subtitle in its prompt); stage 2 is a real HTTP server on 127.0.0.1
+    whose "text model" merges by rule (no weights here): it names 'grateful' when the subtitle
+    says thanks, and fails (HTTP 500) for the subtitle 'FAIL'."""
+    seen = []
+
+    def merge(messages):
+        text = messages[-1]["content"]
+        seen.append(text)
+        if "subtitle of the clip is: FAIL" in text:
+            raise RuntimeError("the text model is down")
+        word = "grateful" if "thanks" in text else "neutral"
+        return f"The person is moved.\nEmotions: {word}"
+
+    with start_server(merge) as server:
+        member = Echo(name="echo", num_frames=1, progress=False, batch_size=3, cache_dir=str(tmp_path),
+                      two_stage={"url": server.url, "model": "local", "retries": 0, "timeout": 5})
+        clips = [Clip("c0", video=videos["c0"], subtitle="thanks a lot"), Clip("c1", video=videos["c1"], subtitle="hm"),
+                 Clip("c2", video=videos["c2"], subtitle="FAIL")]
+        out = member.predict(clips)
+        assert [call for call in member.calls] == [["c0", "c1", "c2"]]
+        assert out["c0"].labels == ["grateful"] and out["c1"].labels == ["neutral"]
+        assert out["c0"].description == "The person is moved."
+        assert not out["c2"].ok and "HTTP 500" in out["c2"].error
+    assert all("Subtitle" not in p for p in [member.prepare(c).prompt for c in clips])  # stage 1 never sees it
+    assert "1 frames, 0.0 s of audio." in seen[0] and "thanks a lot" in seen[0]  # stage 2 gets both
+    # the text model's address is not part of the cache key; its model name is
+    moved = Echo(name="echo", num_frames=1, progress=False, cache_dir=str(tmp_path), two_stage={"url": "http://127.0.0.1:9", "model": "local"})
+    assert moved.clip_cache().path == member.clip_cache().path
+    other = Echo(name="echo", num_frames=1, progress=False, cache_dir=str(tmp_path), two_stage={"url": server.url, "model": "big"})
+    assert other.clip_cache().path != member.clip_cache().path

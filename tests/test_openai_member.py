@@ -82,7 +82,7 @@ def test_finished_clips_are_cached_and_not_sent_again(videos, tmp_path):
     model = Model()
     with start_server(model) as server:
         first = member(server.url, tmp_path).predict(clips_of(videos))
-    files = list((tmp_path / "live").glob("served-*.jsonl"))
+    files = list((tmp_path / "live").glob("OpenAIMember-*.jsonl"))
     assert len(files) == 1 and len(files[0].read_text().splitlines()) == 3
     # the server is gone, and another endpoint and concurrency do not change the cache key
     again = member("http://127.0.0.1:9", tmp_path, concurrency=2, check_server=False).predict(clips_of(videos))

@@ -138,7 +138,7 @@ def test_select_clips(config):
     assert select_clips(members, ["b", "a", "b"]) == ["a", "b"]
     everything = select_clips(members, None)
     assert everything == sorted(set().union(*(m.clip_names() for m in members)))
-    with pytest.raises(InputError, match="member 'live' needs media; give the clips to judge"):
+    with pytest.raises(InputError, match="member 'live' runs on media; give the clips to judge"):
         select_clips([*members, LiveMember(name="live")], None)
     assert select_clips([LiveMember(name="live")], ["x"]) == ["x"]
 

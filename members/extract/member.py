@@ -7,8 +7,9 @@ or over a stored description file (the `described` shorthand):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from core.factory import build
 from members.base import Clip, Member, MemberOutput

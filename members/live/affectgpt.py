@@ -207,18 +207,9 @@ class AffectGPTMember(LiveMember):
 
     # ---- answers ------------------------------------------------------------------------------
     def parse(self, text: str) -> tuple[str, list[str] | None]:
-        """(description, labels): AffectGPT's 'emotional state is ...' sentence first, else the
-        common parser (an 'Emotions:' line or a bracketed list)."""
+        """(description, labels): the common parser, then AffectGPT's 'emotional state is ...'
+        sentence in labels mode."""
         description, labels = prompts.parse_answer(text)
         if labels is None and self.mode == "labels" and not self.two_stage:
             labels = state_labels(text)
         return description, labels
-
-    def _finish(self, answers: list[str | BaseException]) -> list[tuple[str, list[str] | None] | BaseException]:
-        # The base parses with prompts.parse_answer only, which does not read AffectGPT's sentence:
-        # where it found no labels, take them from this member's parse of the raw answer.
-        parsed = super()._finish(answers)
-        for index, (answer, result) in enumerate(zip(answers, parsed)):
-            if isinstance(result, tuple) and result[1] is None and not isinstance(answer, BaseException):
-                parsed[index] = (result[0], self.parse(str(answer))[1])
-        return parsed

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 import time
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
 from core.errors import InputError
 from members.base import Clip, Member, MemberOutput
+from members.http import ChatClient
 from members.live import prompts
 from members.live.cache import ClipCache, clip_key, digest
 from members.media import MediaError, extract_audio, sample_frames
@@ -69,6 +72,7 @@ class LiveMember(Member):
     progress: bool = True
 
     runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
+    _merge_client: ChatClient | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -90,6 +94,8 @@ class LiveMember(Member):
             for f in dataclasses.fields(self)
             if f.init and f.name not in self.runtime_fields
         }
+        if self.two_stage:  # where the text model is served does not change its answers
+            params["two_stage"] = {"model": self.two_stage.get("model", "")}
         return {"class": f"{type(self).__module__}:{type(self).__qualname__}", **params}
 
     def clip_cache(self) -> ClipCache | None:
@@ -107,8 +113,10 @@ class LiveMember(Member):
             return str(clip.audio)
         if clip.video is None:
             raise MediaError(f"clip {clip.name}: no video or audio file given")
-        folder = Path(self.cache_dir) if self.cache_dir else Path(clip.video).parent
-        return str(extract_audio(clip.video, folder / "audio" / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"))
+        # Never beside the video: a dataset folder may be read-only, and is the user's.
+        folder = Path(self.cache_dir) / "audio" if self.cache_dir else Path(tempfile.gettempdir()) / "ovmer-audio"
+        wav = folder / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"
+        return str(wav if wav.is_file() else extract_audio(clip.video, wav))
 
     def _prompt(self, clip: Clip) -> str:
         if self.two_stage:
@@ -119,6 +127,8 @@ class LiveMember(Member):
     def prepare(self, clip: Clip) -> Request:
         """The request for one clip; MediaError when its media cannot be read."""
         frames = []
+        if clip.video is not None and not Path(clip.video).is_file():
+            raise MediaError(f"{clip.video}: video not found")
         if self.num_frames or self.fps:
             if clip.video is None:
                 raise MediaError(f"clip {clip.name}: no video file given")
@@ -138,12 +148,30 @@ class LiveMember(Member):
             log.info("member '%s': a batch of %d failed (%s); retrying clip by clip", self.name, len(requests), error)
             return [self._run_batch([request])[0] for request in requests]
 
-    def _finish(self, answers: list[str | BaseException]) -> list[tuple[str, list[str] | None] | BaseException]:
-        """Parse answers; in two-stage mode, merge each description with its subtitle first."""
-        parsed: list[tuple[str, list[str] | None] | BaseException] = []
-        for answer in answers:
-            parsed.append(answer if isinstance(answer, BaseException) else prompts.parse_answer(str(answer)))
-        return parsed
+    def _merger(self) -> ChatClient:
+        if self._merge_client is None:
+            self._merge_client = ChatClient.from_mapping(self.two_stage, where=f"member '{self.name}': two_stage")
+        return self._merge_client
+
+    def _finish(self, requests: list[Request], answers: list[str | BaseException]) -> list[tuple[str, list[str] | None] | BaseException]:
+        """Parse answers; in two-stage mode, first merge each description with its subtitle
+        through the text model (all of a batch at once, so the requests overlap)."""
+        if self.two_stage:
+            todo = [i for i, answer in enumerate(answers) if not isinstance(answer, BaseException)]
+            conversations = [
+                [{"role": "user", "content": prompts.fill(
+                    prompts.MERGE, subtitle=requests[i].clip.subtitle, description=str(answers[i]))}]
+                for i in todo
+            ]
+            merged = self._merger().chat_many(conversations, max_tokens=self.max_new_tokens)
+            answers = list(answers)
+            for i, text in zip(todo, merged):
+                answers[i] = text
+        return [answer if isinstance(answer, BaseException) else self.parse(str(answer)) for answer in answers]
+
+    def parse(self, text: str) -> tuple[str, list[str] | None]:
+        """(description, labels) of one final answer; a member with its own answer form overrides it."""
+        return prompts.parse_answer(text)
 
     def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
         cache = self.clip_cache()
@@ -170,7 +198,7 @@ class LiveMember(Member):
                     except (InputError, OSError) as error:
                         outputs[clip.name] = MemberOutput(error=str(error), elapsed=0.0)
                 ready = [(clip, key) for clip, key in batch if clip.name not in outputs]
-                results = self._finish(self._run_batch(requests)) if requests else []
+                results = self._finish(requests, self._run_batch(requests)) if requests else []
                 share = (time.perf_counter() - began) / max(1, len(requests))
                 for (clip, key), result in zip(ready, results):
                     if isinstance(result, BaseException):

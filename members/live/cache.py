@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from members.base import Clip, MemberOutput
 
