@@ -15,6 +15,7 @@ import logging
 import tempfile
 import time
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ class Request:
 
 
 # Parameters that change how a member runs, not what it answers: left out of the cache key.
-RUNTIME_FIELDS = frozenset({"name", "batch_size", "cache_dir", "progress"})
+RUNTIME_FIELDS = frozenset({"name", "batch_size", "cache_dir", "progress", "prepare_workers"})
 
 
 @dataclass(kw_only=True)
@@ -58,6 +59,7 @@ class LiveMember(Member):
     two_stage: {} for one stage; else the text model that merges the description (asked for
     without the subtitle) with the subtitle: {url, model, ...} as for members.http.ChatClient.
     cache_dir: the cache root (handed down by the run); '' keeps no per-clip cache.
+    prepare_workers: threads that decode a batch's media at once.
     """
 
     prompt: str = prompts.OPEN_VOCABULARY
@@ -70,6 +72,7 @@ class LiveMember(Member):
     two_stage: dict[str, Any] = field(default_factory=dict)
     cache_dir: str = ""
     progress: bool = True
+    prepare_workers: int = 4
 
     runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
     _merge_client: ChatClient | None = field(default=None, init=False, repr=False)
@@ -135,6 +138,21 @@ class LiveMember(Member):
             frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels)
         return Request(clip=clip, prompt=self._prompt(clip), frames=frames, audio=self._audio_path(clip))
 
+    def _prepare_all(self, clips: list[Clip]) -> list[Request | Exception]:
+        """prepare() for each clip, decoding in threads (FFmpeg releases the GIL); a clip whose
+        media cannot be read gets its error in place."""
+
+        def one(clip: Clip) -> Request | Exception:
+            try:
+                return self.prepare(clip)
+            except (InputError, OSError) as error:
+                return error
+
+        if len(clips) == 1 or self.prepare_workers <= 1:
+            return [one(clip) for clip in clips]
+        with ThreadPoolExecutor(max_workers=min(self.prepare_workers, len(clips))) as pool:
+            return list(pool.map(one, clips))
+
     # ---- running ------------------------------------------------------------------------------
     def _run_batch(self, requests: list[Request]) -> list[str | BaseException]:
         try:
@@ -192,11 +210,11 @@ class LiveMember(Member):
                 batch = pending[start:start + self.batch_size]
                 began = time.perf_counter()
                 requests: list[Request] = []
-                for clip, _ in batch:
-                    try:
-                        requests.append(self.prepare(clip))
-                    except (InputError, OSError) as error:
-                        outputs[clip.name] = MemberOutput(error=str(error), elapsed=0.0)
+                for (clip, _), prepared in zip(batch, self._prepare_all([clip for clip, _ in batch])):
+                    if isinstance(prepared, Request):
+                        requests.append(prepared)
+                    else:
+                        outputs[clip.name] = MemberOutput(error=str(prepared), elapsed=0.0)
                 ready = [(clip, key) for clip, key in batch if clip.name not in outputs]
                 results = self._finish(requests, self._run_batch(requests)) if requests else []
                 share = (time.perf_counter() - began) / max(1, len(requests))
