@@ -26,7 +26,7 @@ import logging
 import re
 import sys
 
-from core.errors import InputError
+from core.errors import InputError, quoted
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def check_target(kind: str, target: str, label: str | None = None) -> tuple[str,
     Nothing is imported here: a name that is not dotted identifiers, a standard-library
     module, and a module that cannot be found are refused before any code of theirs runs.
     """
-    label = label or f"{KIND_NAMES[kind]} type '{target}'"
+    label = label or f"{KIND_NAMES[kind]} type {quoted(target)}"
     module_name, _, class_name = target.partition(":")
     module_name, class_name = module_name.strip(), class_name.strip()
     if not _DOTTED.fullmatch(module_name) or not _IDENTIFIER.fullmatch(class_name):
@@ -197,8 +197,8 @@ def resolve(kind: str, name: str) -> type:
     target, known = _target(kind, name)
     if ":" not in target:
         listed = ", ".join(sorted(set(table) | set(plugins(kind))))
-        raise InputError(f"unknown {label} type '{name}' (known: {listed}; or give 'module:Class')")
-    what = f"{label} type '{name}'"
+        raise InputError(f"unknown {label} type {quoted(name)} (known: {listed}; or give 'module:Class')")
+    what = f"{label} type {quoted(name)}"
     module_name, class_name = check_target(kind, target, what)
     try:
         cls = getattr(importlib.import_module(module_name), class_name)

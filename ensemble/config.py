@@ -14,7 +14,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from core.errors import InputError
+from core.errors import InputError, brief, excerpt
 from core.files import atomic_write_text
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 
@@ -51,13 +51,13 @@ def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """
     for item in overrides:
         if "=" not in item:
-            raise InputError(f"unrecognised argument '{item}' (overrides are written key=value)")
+            raise InputError(f"unrecognised argument {excerpt(item)} (overrides are written key=value)")
         key, text = item.split("=", 1)
         try:
             value = yaml.safe_load(text) if text else ""
             OmegaConf.update(config, key.strip(), value, merge=False)
         except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
-            raise InputError(f"override '{item}': {str(error).splitlines()[0]}") from None
+            raise InputError(f"override {excerpt(item)}: {brief(error)}") from None
     return config
 
 
@@ -66,7 +66,7 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
     try:
         config = OmegaConf.merge(OmegaConf.structured(schema), *sources)
     except (OmegaConfBaseException, TypeError) as error:
-        raise InputError(f"config: {str(error).splitlines()[0]}") from None
+        raise InputError(f"config: {brief(error)}") from None
     return apply_overrides(config, overrides)
 
 
@@ -78,7 +78,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     try:
         from_file = OmegaConf.load(path)
     except (OmegaConfBaseException, yaml.YAMLError) as error:
-        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+        raise InputError(f"{path}: {brief(error)}") from None
     config = merge(EnsembleConfig, from_file)
     config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
     apply_overrides(config, overrides)  # a data_root=... override wins over everything
@@ -90,7 +90,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
         OmegaConf.to_container(config, resolve=True)
     except OmegaConfBaseException as error:
-        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+        raise InputError(f"{path}: {brief(error)}") from None
     return config
 
 
