@@ -6,6 +6,7 @@ The data root (research-only data the repository must not contain) comes from, i
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -76,9 +77,17 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
     try:
-        from_file = OmegaConf.load(path)
-    except (OmegaConfBaseException, yaml.YAMLError) as error:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the config ({error.strerror or brief(error)})") from None
+    try:
+        from_file = OmegaConf.load(io.StringIO(text))
+    except (OmegaConfBaseException, yaml.YAMLError, OSError, ValueError, TypeError) as error:
         raise InputError(f"{path}: {brief(error)}") from None
+    if not isinstance(from_file, DictConfig):
+        raise InputError(f"{path}: a config is a YAML mapping (members, vocab, judge, ...), not a list")
     config = merge(EnsembleConfig, from_file)
     config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
     apply_overrides(config, overrides)  # a data_root=... override wins over everything
@@ -88,10 +97,35 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
             "or run `python run_ensemble.py fetch-data` for the lexicon"
         )
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
-        OmegaConf.to_container(config, resolve=True)
+        resolved = OmegaConf.to_container(config, resolve=True)
     except OmegaConfBaseException as error:
         raise InputError(f"{path}: {brief(error)}") from None
+    check_shape(resolved, path)
     return config
+
+
+def check_shape(resolved: dict, path) -> None:
+    """Refuse, naming the entry, what the schema cannot type: member entries that are not
+    mappings, member names and part types that are not text."""
+    members = resolved.get("members")
+    if not isinstance(members, list):
+        raise InputError(f"{path}: members must be a list of member entries")
+    for index, member in enumerate(members, start=1):
+        if not isinstance(member, dict):
+            raise InputError(f"{path}: member #{index} must be a mapping (name, type, parameters), got {type(member).__name__}")
+        name = member.get("name")
+        if name is not None and (isinstance(name, (bool, list, dict)) or not str(name).strip()):
+            raise InputError(f"{path}: member #{index}: name must be a non-empty text, got {excerpt(name)}")
+        if not all(isinstance(key, str) for key in member):
+            raise InputError(f"{path}: member #{index}: parameter names must be text")
+    for section in ("judge", "vocab"):
+        kind = (resolved.get(section) or {}).get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise InputError(f"{path}: {section}.type must be a type name, got {excerpt(kind)}")
+    for index, member in enumerate(members, start=1):
+        kind = member.get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise InputError(f"{path}: member #{index}: type must be a type name, got {excerpt(kind)}")
 
 
 def save_config(config: DictConfig, path: str | Path) -> None:
