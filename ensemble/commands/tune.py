@@ -72,6 +72,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         candidate = make_judge(params, shared)
         if hasattr(candidate, "_check_params"):
             candidate._check_params()
+        candidate.check_members(len(prepared.members))
     n_jobs = n_jobs or config.tune.n_jobs
     cache = str(Path(shared["cache_dir"]) / "tune") if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
