@@ -49,7 +49,7 @@ def write_dist(folder, dist: str, group: str, points: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("target", STDLIB_TARGETS)
-@pytest.mark.parametrize("kind", ["member", "judge"])
+@pytest.mark.parametrize("kind", sorted(registry.TYPES))
 def test_standard_library_targets_are_refused(kind, target):
     with pytest.raises(InputError, match="standard library.*refused"):
         registry.resolve(kind, target)
@@ -133,6 +133,20 @@ def test_a_plugin_pointing_at_the_standard_library_is_refused(plugin_dir):
     for name in ("shell", "popen"):
         with pytest.raises(InputError, match=f"member type '{name}'.*standard library"):
             build("member", {"type": name, "name": "m"})
+
+
+def test_run_with_a_shell_type_is_one_error_line_and_runs_nothing(tmp_path, capsys):
+    from ensemble.cli import main
+
+    marker = tmp_path / "ran"
+    members = f"members=[{{name: m, type: 'subprocess:call', args: [touch, {marker}]}}]"
+    out = tmp_path / "out.csv"
+    assert main(["run", "--out", str(out), "--data-root", str(DATA), members]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: member 'm': member type 'subprocess:call'") and "standard library" in err[-1]
+    assert main(["run", "--out", str(out), "--data-root", str(DATA), "judge.type=ensemble.cli:main"]) == 1
+    assert "is not a judge class" in capsys.readouterr().err
+    assert not marker.exists() and not out.exists()
 
 
 def test_the_kernel_imports_no_higher_layer():
