@@ -1,7 +1,7 @@
 """Reading numpy object arrays (pickled inside .npy/.npz) without running any code.
 
 Upstream description files (`name2reason` in an npz) are a pickled dict inside an object
-array. `np.load(allow_pickle=True)` would run whatever the pickle names (a planted
+array. numpy's own loader (allow_pickle) would run whatever the pickle names (a planted
 `os.system`). Here the pickle is read by an Unpickler that resolves only the few numpy names
 an object array needs (array and dtype reconstruction, scalars); anything else — any function
 or class — is refused with an InputError before it is looked up, so nothing is ever called.

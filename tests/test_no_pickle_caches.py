@@ -85,3 +85,22 @@ def test_tuning_reads_no_pickle_from_its_cache(gold, tmp_path):
     # A warm cache gives the same answer as no cache at all.
     plain = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2)
     assert plain.fold_scores == again.fold_scores and fit_and_score is not None
+
+
+def test_no_code_path_unpickles_except_the_trusted_reader():
+    """A static guard: the only call that may unpickle is the description reader, behind
+    trust_pickle; caches and state files never do (core/safepickle.py unpickles data only)."""
+    import re
+
+    from tests.support import REPO
+
+    allowed = {"members/readers.py"}
+    pattern = re.compile(r"pickle\.loads?\(|joblib\.load\(|Memory\(|allow_pickle=True|torch\.load\(|dill\.|cloudpickle\.load")
+    offenders = []
+    for package in ("core", "members", "judge", "vocab", "ensemble"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            relative = path.relative_to(REPO).as_posix()
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if pattern.search(line) and relative not in allowed:
+                    offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
