@@ -16,6 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import InputError, brief, excerpt
+from core.factory import parameter_names
+from core.registry import DEFAULT_TYPES, resolve
 from core.files import atomic_write_text
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 
@@ -138,3 +140,17 @@ def input_files(config: DictConfig) -> list[str]:
     paths = [str(member["path"]) for member in resolved.get("members") or [] if member.get("path")]
     state = (resolved.get("judge") or {}).get("state")
     return paths + ([str(state)] if state else [])
+
+
+def trust_pickles(config: DictConfig) -> list[str]:
+    """The user's `--trust-pickle` on the command line: every member whose class takes
+    `trust_pickle` may load pickled files. Returns the names of the members it applies to.
+
+    Shipped configs never set trust_pickle; this is how a user grants it for one command."""
+    trusted = []
+    for member in config.members:
+        kind = member.get("type") or DEFAULT_TYPES["member"]
+        if "trust_pickle" in parameter_names(resolve("member", str(kind))):
+            member.trust_pickle = True
+            trusted.append(str(member.get("name")))
+    return trusted

@@ -123,3 +123,31 @@ def test_no_shipped_config_trusts_pickles():
     assert shipped
     for path in shipped:
         assert not _sets_trust(yaml.safe_load(path.read_text(encoding="utf-8"))), path
+
+
+def test_trust_pickles_grants_trust_to_members_that_take_it_for_one_command():
+    from ensemble.config import load_config, trust_pickles
+
+    members = (
+        f"members=[{{name: d, type: described, path: {description_npz('Otter')}}},"
+        f"{{name: c, path: {baseline_file('Otter')}}}]"
+    )
+    config = load_config(None, [members], data_root=str(DATA))
+    assert trust_pickles(config) == ["d", "c"]
+    assert config.members[0].trust_pickle is True and config.members[1].trust_pickle is True
+
+
+def test_tune_trust_pickle_flag_applies_to_that_command_only(tmp_path, capsys):
+    from tests.test_tune_command import write_setup
+
+    members = [
+        {"name": "Otter", "type": "described", "path": str(description_npz("Otter"))},
+        {"name": "VideoChat2", "type": "described", "path": str(description_npz("VideoChat2"))},
+    ]
+    config, gold = write_setup(tmp_path, members, {"kofn": {"k": [1, 2]}})
+    out = tmp_path / "tuned.yaml"
+    argv = ["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--no-cache", "--no-loo"]
+    assert main(argv) == 1
+    assert "trust_pickle" in capsys.readouterr().err.strip().splitlines()[-1] and not out.exists()
+    assert main([*argv, "--trust-pickle"]) == 0
+    assert not _sets_trust(yaml.safe_load(out.read_text(encoding="utf-8")))
