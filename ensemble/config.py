@@ -116,8 +116,8 @@ def check_shape(resolved: dict, path) -> None:
         if not isinstance(member, dict):
             raise InputError(f"{path}: member #{index} must be a mapping (name, type, parameters), got {type(member).__name__}")
         name = member.get("name")
-        if name is not None and (isinstance(name, (bool, list, dict)) or not str(name).strip()):
-            raise InputError(f"{path}: member #{index}: name must be a non-empty text, got {excerpt(name)}")
+        if isinstance(name, (bool, list, dict)):  # an empty name is the pipeline's "has no name"
+            raise InputError(f"{path}: member #{index}: name must be a text, got {excerpt(name)}")
         if not all(isinstance(key, str) for key in member):
             raise InputError(f"{path}: member #{index}: parameter names must be text")
     for section in ("judge", "vocab"):
