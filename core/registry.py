@@ -112,7 +112,7 @@ def names(kind: str) -> list[str]:
     return sorted(_table(kind))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plugins(kind: str) -> dict[str, str]:
     """Installed plug-ins of one kind: name -> 'module:Class', from the kind's entry-point group.
 

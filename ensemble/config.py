@@ -15,10 +15,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from core.errors import InputError, brief, excerpt
+from core.errors import InputError, brief, excerpt, quoted
 from core.factory import parameter_names
-from core.registry import DEFAULT_TYPES, resolve
 from core.files import atomic_write_text
+from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
@@ -54,13 +54,13 @@ def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """
     for item in overrides:
         if "=" not in item:
-            raise InputError(f"unrecognised argument {excerpt(item)} (overrides are written key=value)")
+            raise InputError(f"unrecognised argument {quoted(item)} (overrides are written key=value)")
         key, text = item.split("=", 1)
         try:
             value = yaml.safe_load(text) if text else ""
             OmegaConf.update(config, key.strip(), value, merge=False)
         except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
-            raise InputError(f"override {excerpt(item)}: {brief(error)}") from None
+            raise InputError(f"override {quoted(item)}: {brief(error)}") from None
     return config
 
 

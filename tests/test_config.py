@@ -36,7 +36,7 @@ def test_saved_config_keeps_interpolations(tmp_path):
 
 
 def test_unknown_top_level_key(tmp_path):
-    with pytest.raises(InputError, match="override «nonsense_key=1»: Key 'nonsense_key' not in"):
+    with pytest.raises(InputError, match="override 'nonsense_key=1': Key 'nonsense_key' not in"):
         load_config(None, ["nonsense_key=1"], data_root=str(DATA))
 
 
