@@ -17,3 +17,28 @@ def where(path, row: int | None = None, clip: str | None = None) -> str:
     if clip is not None:
         parts.append(f"clip {clip}")
     return ", ".join(parts)
+
+
+def excerpt(text, limit: int = 40) -> str:
+    """A short, clearly marked excerpt of content for an error message: «text», or «text…» with
+    the length when cut. Newlines and other control characters are shown escaped, so an error
+    stays one line whatever the content."""
+    text = str(text)
+    flat = text.encode("unicode_escape").decode("ascii", "replace") if not text.isprintable() else text
+    if len(flat) <= limit:
+        return f"«{flat}»"
+    return f"«{flat[:limit]}…» ({len(text)} characters)"
+
+
+def quoted(text, limit: int = 60) -> str:
+    """'text' for a short one-line name, else its marked excerpt."""
+    text = str(text)
+    return f"'{text}'" if len(text) <= limit and text.isprintable() else excerpt(text)
+
+
+def brief(error, limit: int = 160) -> str:
+    """An exception's (or text's) first line, cut to `limit` characters with a mark: parser
+    messages may quote the content they failed on, which an error line must not echo whole."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else type(error).__name__
+    return line if len(line) <= limit else f"{line[:limit]}… (message cut)"

@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 from typing import Any, Mapping
 
-from core.errors import InputError
+from core.errors import InputError, brief, quoted
 from core.registry import DEFAULT_TYPES, KIND_NAMES, resolve
 
 
@@ -47,11 +47,11 @@ def build(kind: str, spec: Mapping[str, Any] | None, shared: Mapping[str, Any] |
     known = parameter_names(cls)
     unknown = sorted(set(params) - known)
     if unknown:
-        raise InputError(f"{what}: unknown parameter '{unknown[0]}' (known: {', '.join(sorted(known)) or 'none'})")
+        raise InputError(f"{what}: unknown parameter {quoted(unknown[0])} (known: {', '.join(sorted(known)) or 'none'})")
     for key, value in (shared or {}).items():
         if key in known and key not in params:
             params[key] = value
     try:
         return cls(**params)
     except (TypeError, ValueError) as error:
-        raise InputError(f"{what}: {error}") from None
+        raise InputError(f"{what}: {brief(error)}") from None

@@ -1,15 +1,34 @@
 """Every configurable part by kind and name, as 'module:Class' strings resolved on demand.
 
-A config names a part by a registered name (`type: cached`) or directly as 'module:Class';
-the class is imported only when a config asks for it, so a heavy backend costs nothing until
-used. Plug-ins add names with `register`. The tables hold strings only: the kernel never
-imports the layers whose classes they name.
+A config names a part in one of three ways, looked up in this order:
+
+1. a registered name (`type: cached`): the tables below, extended by `register`;
+2. an installed plug-in: a package that declares an entry point in the group of the kind
+   (`ovmer_ensemble.members`, `.judges`, `.vocabs`, `.extractors`, `.groupers`), whose value
+   is 'module:Class'. A table name wins over a plug-in of the same name (with a warning);
+3. 'module:Class' given directly.
+
+A config naming 'module:Class' carries the trust of code: importing a module runs it. So
+before anything is imported, a target in the Python standard library (`os:system`,
+`subprocess:Popen`, `builtins:eval`) or one that is not a dotted name is refused; after the
+import, the attribute must be a class deriving from the kind's base (BASES) before anything
+calls it. The kernel never imports the layers above it, not even to check: the base is taken
+from `sys.modules`, where importing a subclass has necessarily put it (a module that never
+imported the base cannot define a subclass of it).
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.metadata
+import importlib.util
+import logging
+import re
+import sys
 
-from core.errors import InputError
+from core.errors import InputError, quoted
+
+log = logging.getLogger(__name__)
 
 TYPES: dict[str, dict[str, str]] = {
     "member": {
@@ -45,6 +64,24 @@ TYPES: dict[str, dict[str, str]] = {
     },
 }
 
+# The class every part of a kind derives from; strings, so the kernel imports none of them.
+BASES: dict[str, str] = {
+    "member": "members.base:Member",
+    "vocab": "vocab.base:Vocabulary",
+    "judge": "judge.base:Judge",
+    "extractor": "members.extract.base:Extractor",
+    "grouper": "core.metrics.mer2024:Grouper",
+}
+
+# The entry-point group a plug-in package declares its parts of each kind in.
+PLUGIN_GROUPS: dict[str, str] = {
+    "member": "ovmer_ensemble.members",
+    "vocab": "ovmer_ensemble.vocabs",
+    "judge": "ovmer_ensemble.judges",
+    "extractor": "ovmer_ensemble.extractors",
+    "grouper": "ovmer_ensemble.groupers",
+}
+
 # The type a spec without `type:` gets.
 DEFAULT_TYPES: dict[str, str] = {"member": "cached", "vocab": "lexicon", "judge": "kofn", "extractor": "rules"}
 
@@ -52,6 +89,12 @@ DEFAULT_TYPES: dict[str, str] = {"member": "cached", "vocab": "lexicon", "judge"
 KIND_NAMES: dict[str, str] = {
     "member": "member", "vocab": "vocabulary", "judge": "judge", "extractor": "extractor", "grouper": "grouper",
 }
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Standard-library modules are never parts; `sys.stdlib_module_names` exists from Python 3.10.
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names) | {"builtins"}
+_warned_clashes: set[tuple[str, str]] = set()
 
 
 def _table(kind: str) -> dict[str, str]:
@@ -68,19 +111,104 @@ def register(kind: str, name: str, target: str) -> None:
 
 
 def names(kind: str) -> list[str]:
-    """The registered names of one kind, sorted."""
+    """The registered names of one kind (not the plug-ins), sorted."""
     return sorted(_table(kind))
 
 
+@functools.cache
+def plugins(kind: str) -> dict[str, str]:
+    """Installed plug-ins of one kind: name -> 'module:Class', from the kind's entry-point group.
+
+    Read once per process (the metadata of installed packages, no plug-in is imported here);
+    `plugins.cache_clear()` reads them again. Two packages giving one name: the first in
+    sorted order of their values wins, with a warning.
+    """
+    found: dict[str, str] = {}
+    points = sorted(importlib.metadata.entry_points(group=PLUGIN_GROUPS[kind]), key=lambda p: (p.name, p.value))
+    for point in points:
+        value = point.value.split("[", 1)[0].strip()  # drop extras: 'pkg.mod:Class [gpu]'
+        if point.name in found and found[point.name] != value:
+            log.warning("%s plug-in '%s' is declared twice (%s, %s): using %s",
+                        KIND_NAMES[kind], point.name, found[point.name], value, found[point.name])
+            continue
+        found[point.name] = value
+    return found
+
+
+def plugin_names(kind: str) -> list[str]:
+    """The names installed plug-ins give parts of one kind, sorted."""
+    _table(kind)
+    return sorted(plugins(kind))
+
+
+def _target(kind: str, name: str) -> tuple[str, bool]:
+    """(the 'module:Class' a type name stands for, whether it came from a table or plug-in)."""
+    table = _table(kind)
+    installed = plugins(kind)
+    if name in table:
+        if name in installed and installed[name] != table[name] and (kind, name) not in _warned_clashes:
+            _warned_clashes.add((kind, name))
+            log.warning("%s plug-in '%s' (%s) is shadowed by the built-in type of that name (%s)",
+                        KIND_NAMES[kind], name, installed[name], table[name])
+        return table[name], True
+    if name in installed:
+        return installed[name], True
+    return name, False
+
+
+def check_target(kind: str, target: str, label: str | None = None) -> tuple[str, str]:
+    """(module, class name) of a 'module:Class' target that may be imported; InputError otherwise.
+
+    Nothing is imported here: a name that is not dotted identifiers, a standard-library
+    module, and a module that cannot be found are refused before any code of theirs runs.
+    """
+    label = label or f"{KIND_NAMES[kind]} type {quoted(target)}"
+    module_name, _, class_name = target.partition(":")
+    module_name, class_name = module_name.strip(), class_name.strip()
+    if not _DOTTED.fullmatch(module_name) or not _IDENTIFIER.fullmatch(class_name):
+        raise InputError(f"{label}: not a 'module:Class' name")
+    top = module_name.split(".", 1)[0]
+    if top in _STDLIB:
+        raise InputError(f"{label}: '{top}' is a module of the Python standard library, not a {KIND_NAMES[kind]}; refused")
+    try:
+        found = importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise InputError(f"{label}: cannot import {target} (no module named '{top}' is installed)")
+    return module_name, class_name
+
+
+def _base(kind: str) -> type | None:
+    """The kind's base class if its module is already imported, else None; never imports it."""
+    module_name, class_name = BASES[kind].split(":", 1)
+    module = sys.modules.get(module_name)
+    base = getattr(module, class_name, None) if module is not None else None
+    return base if isinstance(base, type) else None
+
+
 def resolve(kind: str, name: str) -> type:
-    """The class behind a registered name, or behind a 'module:Class' given directly."""
+    """The class behind a registered name, an installed plug-in, or a 'module:Class' given directly.
+
+    Raises InputError for an unknown name and for any target that is not a class deriving from
+    the kind's base; a standard-library target is refused before it is imported.
+    """
     table = _table(kind)
     label = KIND_NAMES[kind]
-    target = table.get(name, name)
-    if not isinstance(target, str) or ":" not in target:
-        raise InputError(f"unknown {label} type '{name}' (known: {', '.join(sorted(table))}; or give 'module:Class')")
-    module_name, class_name = target.split(":", 1)
+    if not isinstance(name, str):
+        raise InputError(f"{label} type must be a name, got {type(name).__name__}")
+    target, known = _target(kind, name)
+    if ":" not in target:
+        listed = ", ".join(sorted(set(table) | set(plugins(kind))))
+        raise InputError(f"unknown {label} type {quoted(name)} (known: {listed}; or give 'module:Class')")
+    what = f"{label} type {quoted(name)}"
+    module_name, class_name = check_target(kind, target, what)
     try:
-        return getattr(importlib.import_module(module_name), class_name)
+        cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
-        raise InputError(f"{label} type '{name}': cannot import {target} ({error})") from None
+        raise InputError(f"{what}: cannot import {target} ({error})") from None
+    base = _base(kind)
+    if not isinstance(cls, type) or base is None or not issubclass(cls, base):
+        source = "plug-in or registered type" if known else "type"
+        raise InputError(f"{what}: {target} is not a {label} class (a {source} must derive from {BASES[kind]}); refused")
+    return cls

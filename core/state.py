@@ -12,10 +12,11 @@ every problem into one InputError naming the file. Files written before the form
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Callable, Mapping
 
-from core.errors import InputError
+from core.errors import InputError, brief
 from core.files import atomic_write_text
 
 FORMAT = "ovmer-state"
@@ -46,7 +47,7 @@ def read_state(path: str | Path, kind: str, legacy: Callable[[dict], dict | None
     except FileNotFoundError:
         raise InputError(f"{path}: state file not found") from None
     except (OSError, ValueError) as error:
-        raise InputError(f"{path}: not a JSON state file ({error})") from None
+        raise InputError(f"{path}: not a JSON state file ({brief(error)})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a state file (a JSON {type(data).__name__}, expected an object)")
     if data.get("format") == FORMAT:
@@ -54,13 +55,38 @@ def read_state(path: str | Path, kind: str, legacy: Callable[[dict], dict | None
             raise InputError(f"{path}: state format version {data.get('version')!r} is unknown (this code reads {VERSION})")
         if data.get("kind") != kind:
             raise InputError(f"{path}: state of a '{data.get('kind')}', expected '{kind}'")
-        return {k: v for k, v in data.items() if k not in HEADER}
+        return _finite(path, {k: v for k, v in data.items() if k not in HEADER})
     try:
         body = legacy(data) if legacy is not None else None
     except (KeyError, TypeError) as error:
-        raise InputError(f"{path}: incomplete older '{kind}' state (missing or bad {error})") from None
+        raise InputError(f"{path}: incomplete older '{kind}' state (missing or bad {brief(error, 60)})") from None
     except ValueError as error:
-        raise InputError(f"{path}: {error}") from None
+        raise InputError(f"{path}: {brief(error)}") from None
     if body is None:
         raise InputError(f"{path}: not a '{kind}' state file (no \"format\": \"{FORMAT}\" and not an older format)")
+    return _finite(path, body)
+
+
+def _non_finite(value, key: str) -> str | None:
+    """The key path of the first NaN or infinite number in `value`, else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else key
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for name, item in items:
+        found = _non_finite(item, f"{key}{name}" if str(name).startswith("[") else f"{key}.{name}" if key else str(name))
+        if found is not None:
+            return found
+    return None
+
+
+def _finite(path, body: dict) -> dict:
+    """`body`, after checking it holds no NaN or infinite number (JSON readers accept both)."""
+    found = _non_finite(body, "")
+    if found is not None:
+        raise InputError(f"{path}: key '{found}' holds a NaN or infinite number; a fitted state must be finite")
     return body

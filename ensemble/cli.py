@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tune": ("ensemble.commands.tune", "choose judge parameters by cross-validation on gold clips"),
     "run": ("ensemble.commands.run", "write a submission CSV from a config"),
     "extract": ("ensemble.commands.extract", "turn member descriptions into emotion labels (name,openset CSV)"),
+    "convert": ("ensemble.commands.convert", "convert pickled description npz files (or a config's) into JSONL that needs no trust"),
 }
 
 

@@ -6,6 +6,7 @@ The data root (research-only data the repository must not contain) comes from, i
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from core.errors import InputError
+from core.errors import InputError, brief, excerpt, quoted
+from core.factory import parameter_names
 from core.files import atomic_write_text
+from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
@@ -55,13 +58,13 @@ def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """
     for item in overrides:
         if "=" not in item:
-            raise InputError(f"unrecognised argument '{item}' (overrides are written key=value)")
+            raise InputError(f"unrecognised argument {quoted(item)} (overrides are written key=value)")
         key, text = item.split("=", 1)
         try:
             value = yaml.safe_load(text) if text else ""
             OmegaConf.update(config, key.strip(), value, merge=False)
         except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as error:
-            raise InputError(f"override '{item}': {str(error).splitlines()[0]}") from None
+            raise InputError(f"override {quoted(item)}: {brief(error)}") from None
     return config
 
 
@@ -70,7 +73,7 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
     try:
         config = OmegaConf.merge(OmegaConf.structured(schema), *sources)
     except (OmegaConfBaseException, TypeError) as error:
-        raise InputError(f"config: {str(error).splitlines()[0]}") from None
+        raise InputError(f"config: {brief(error)}") from None
     return apply_overrides(config, overrides)
 
 
@@ -80,9 +83,17 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
     try:
-        from_file = OmegaConf.load(path)
-    except (OmegaConfBaseException, yaml.YAMLError) as error:
-        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the config ({error.strerror or brief(error)})") from None
+    try:
+        from_file = OmegaConf.load(io.StringIO(text))
+    except (OmegaConfBaseException, yaml.YAMLError, OSError, ValueError, TypeError) as error:
+        raise InputError(f"{path}: {brief(error)}") from None
+    if not isinstance(from_file, DictConfig):
+        raise InputError(f"{path}: a config is a YAML mapping (members, vocab, judge, ...), not a list")
     config = merge(EnsembleConfig, from_file)
     config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
     apply_overrides(config, overrides)  # a data_root=... override wins over everything
@@ -92,10 +103,35 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
             "or run `python run_ensemble.py fetch-data` for the lexicon"
         )
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
-        OmegaConf.to_container(config, resolve=True)
+        resolved = OmegaConf.to_container(config, resolve=True)
     except OmegaConfBaseException as error:
-        raise InputError(f"{path}: {str(error).splitlines()[0]}") from None
+        raise InputError(f"{path}: {brief(error)}") from None
+    check_shape(resolved, path)
     return config
+
+
+def check_shape(resolved: dict, path) -> None:
+    """Refuse, naming the entry, what the schema cannot type: member entries that are not
+    mappings, member names and part types that are not text."""
+    members = resolved.get("members")
+    if not isinstance(members, list):
+        raise InputError(f"{path}: members must be a list of member entries")
+    for index, member in enumerate(members, start=1):
+        if not isinstance(member, dict):
+            raise InputError(f"{path}: member #{index} must be a mapping (name, type, parameters), got {type(member).__name__}")
+        name = member.get("name")
+        if isinstance(name, (bool, list, dict)):  # an empty name is the pipeline's "has no name"
+            raise InputError(f"{path}: member #{index}: name must be a text, got {excerpt(name)}")
+        if not all(isinstance(key, str) for key in member):
+            raise InputError(f"{path}: member #{index}: parameter names must be text")
+    for section in ("judge", "vocab"):
+        kind = (resolved.get(section) or {}).get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise InputError(f"{path}: {section}.type must be a type name, got {excerpt(kind)}")
+    for index, member in enumerate(members, start=1):
+        kind = member.get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise InputError(f"{path}: member #{index}: type must be a type name, got {excerpt(kind)}")
 
 
 def save_config(config: DictConfig, path: str | Path) -> None:
@@ -109,3 +145,17 @@ def input_files(config: DictConfig) -> list[str]:
     state = (resolved.get("judge") or {}).get("state")
     clips = resolved.get("clips")
     return paths + ([str(state)] if state else []) + ([str(clips)] if clips else [])
+
+
+def trust_pickles(config: DictConfig) -> list[str]:
+    """The user's `--trust-pickle` on the command line: every member whose class takes
+    `trust_pickle` may load pickled files. Returns the names of the members it applies to.
+
+    Shipped configs never set trust_pickle; this is how a user grants it for one command."""
+    trusted = []
+    for member in config.members:
+        kind = member.get("type") or DEFAULT_TYPES["member"]
+        if "trust_pickle" in parameter_names(resolve("member", str(kind))):
+            member.trust_pickle = True
+            trusted.append(str(member.get("name")))
+    return trusted

@@ -229,6 +229,7 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
 def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
     """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
     judge = build_judge(config)
+    judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
     return judge.predict(prepared.ballots)

@@ -18,6 +18,12 @@ class Judge(Params, ABC):
     def fit(self, ballots: Sequence[ClipBallot], gold: Mapping[str, Sequence[str]] | None = None) -> "Judge":
         return self
 
+    def check_members(self, n_members: int) -> None:
+        """Refuse parameters that cannot work with `n_members` members (InputError). Default: none.
+
+        Ballots carry only the members that answered each clip, so a caller that knows the
+        run's member count (the pipeline) should call this with it before predicting."""
+
     @abstractmethod
     def keep(self, ballot: ClipBallot) -> list[str]:
         """The clusters to emit for one clip, best first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Sequence
 
+from core.jsoncache import JsonCache
 from judge.scored import ScoredJudge
 from judge.tuning import Gold, ScorerSpec, fit_and_score, fit_code_version, make_judge, summarise
 from judge.vote import KOfNVote
@@ -75,9 +76,9 @@ def leave_one_out(
     cache_dir: str | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per member: the judge's CV figures without it, and the drop that removing it costs."""
-    from joblib import Memory, Parallel, delayed
+    from joblib import Parallel, delayed
 
-    job = Memory(cache_dir, verbose=0).cache(fit_and_score) if cache_dir else fit_and_score
+    job = JsonCache(fit_and_score, cache_dir) if cache_dir else fit_and_score
     by_clip = {b.clip: b for b in ballots}
     variants = [None, *members]
 

@@ -80,11 +80,17 @@ class ScoredJudge(Judge):
         return self
 
     def _check_params(self) -> None:
+        for name in ("min_labels", "max_labels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"judge '{self.kind}': {name} must be an integer >= 0 (0 = no cap for max_labels), got {value!r}")
         if self.min_labels < 0 or self.max_labels < 0:
             raise InputError(f"judge '{self.kind}': min_labels and max_labels must be >= 0")
         if self.max_labels and self.min_labels > self.max_labels:
             raise InputError(f"judge '{self.kind}': min_labels {self.min_labels} exceeds max_labels {self.max_labels}")
-        if self.threshold is not None and not math.isfinite(float(self.threshold)):
+        if self.threshold is not None and (
+            isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not math.isfinite(self.threshold)
+        ):
             raise InputError(f"judge '{self.kind}': threshold must be a number")
         Objective.parse(self.objective)
 

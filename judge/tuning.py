@@ -5,7 +5,7 @@ cross-validation on the fold's training clips alone, the best is refitted on tho
 and scored on the held-out clips. The final choice (for the submission) is the candidate
 with the best cross-validated score over all gold clips. No choice ever sees the clips it
 is scored on. Every (candidate, train, test) evaluation is one job: run in parallel with
-joblib and cached on disk, so re-tuning after adding a candidate only runs the new ones.
+joblib and cached on disk as JSON (core.jsoncache: no pickle), so re-tuning after adding a candidate only runs the new ones.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sklearn.model_selection import KFold
 from core import registry
 from core.errors import InputError
 from core.factory import build
+from core.jsoncache import JsonCache
 from core.metrics import ZipGrouper, ew_scores, mer2024_scores
 from core.settings import REPO_ROOT
 from judge.base import Judge
@@ -187,7 +188,7 @@ def cross_validate(
     cache_dir: str | None = None,
 ) -> CVResult:
     """Nested CV over the candidate judges in `grid` (see the module docstring)."""
-    from joblib import Memory, Parallel, delayed
+    from joblib import Parallel, delayed
 
     goal = Objective.parse(objective)
     if goal.needs_groupings and not scorer.groupings:
@@ -201,7 +202,7 @@ def cross_validate(
     outer = folds(clips, n_folds, seed)
     # Split index len(outer) is "all gold clips": its inner folds make the final choice.
     inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
-    job = Memory(cache_dir, verbose=0).cache(fit_and_score) if cache_dir else fit_and_score
+    job = JsonCache(fit_and_score, cache_dir) if cache_dir else fit_and_score
     version = fit_code_version()
     tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
     # The last split's folds are the outer folds: its fits give the held-out scores too.

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
+from core.errors import InputError
 from judge.base import Judge
 from vocab.ballot import ClipBallot
 
@@ -25,6 +27,15 @@ class KOfNVote(Judge):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
                 raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+
+    def check_members(self, n_members: int) -> None:
+        """k above the number of members can never be met: every clip would fall back to the floor."""
+        if n_members and self.k > n_members:
+            raise InputError(f"judge kofn: k={self.k} but only {n_members} members vote; k must be at most {n_members}")
+
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        self.check_members(max((len(b.members) for b in ballots), default=0))
+        return super().predict(ballots)
 
     def keep(self, ballot: ClipBallot) -> list[str]:
         ranked = sorted(ballot.votes, key=lambda c: (-ballot.n_votes(c), c))

@@ -154,9 +154,13 @@ def test_evaluate_with_local_grouper(tmp_path):
 
 
 def test_run_from_descriptions(tmp_path):
-    """Members of `type: described` extract labels from their descriptions inside `run`."""
+    """Members of `type: described` extract labels from their descriptions inside `run`; the
+    shipped config's pickled description files are converted to JSONL first, as the README says."""
     out = tmp_path / "sub.csv"
-    process = run_cli("run", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", out)
+    converted = tmp_path / "described.yaml"
+    process = run_cli("convert", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", converted)
+    assert process.returncode == 0, process.stderr
+    process = run_cli("run", "--config", converted, "--out", out)
     assert process.returncode == 0, process.stderr
     process = run_cli("evaluate", "--gold", GOLD, "--pred", out, "--json")
     assert json.loads(process.stdout)["ew"]["l1_f"] > 60
@@ -165,6 +169,6 @@ def test_run_from_descriptions(tmp_path):
 def test_described_member_without_trust_is_refused(tmp_path):
     out = tmp_path / "sub.csv"
     line = _one_error_line(
-        run_cli("run", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", out, "members.0.trust_pickle=false")
+        run_cli("run", "--config", REPO / "configs" / "ovmerd_described.yaml", "--out", out)
     )
     assert "trust_pickle" in line and not out.exists()

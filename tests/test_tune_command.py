@@ -113,6 +113,7 @@ def test_missing_clips_and_empty_member_are_counted(tmp_path):
         ("negative_weight", "must be finite and >= 0"),
         ("bad_objective", "unknown objective"),
         ("mer2024_without_groupings", "needs synonym groupings"),
+        ("k_above_members", "k=3 but only 2 members vote"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_no_output(tmp_path, capsys, case, message):
@@ -123,6 +124,8 @@ def test_bad_input_is_one_clear_error_and_no_output(tmp_path, capsys, case, mess
         members.append(dict(AGPT))
     if case == "negative_weight":
         grid = {"weighted": {"weights": [{"Video-ChatGPT": -1.0, "AffectGPT-e30": 1.0}]}}
+    if case == "k_above_members":
+        grid = {"kofn": {"k": [1, 3]}}
     if case == "bad_objective":
         extra = ["--objective", "accuracy"]
     if case == "mer2024_without_groupings":

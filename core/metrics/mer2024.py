@@ -11,7 +11,7 @@ import io
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -20,7 +20,10 @@ from core.labels import normalise_label
 from core.metrics.common import paired_clips, set_scores
 
 
+@runtime_checkable
 class Grouper(Protocol):
+    """What a MER2024 synonym grouper offers (checked structurally: any class with `groups`)."""
+
     def groups(self, clip: str, words: Sequence[str]) -> list[list[str]]: ...
 
 

@@ -56,6 +56,10 @@ def evaluate(config) -> dict:
     pred = read_label_sets(config.pred, trust_pickle=config.trust_pickle)
     if not set(gold) & set(pred):
         raise InputError(f"{config.pred}: shares no clip with the gold file {config.gold}")
+    extra = sorted(set(pred) - set(gold))
+    if extra:
+        log.warning("%s: %d of its %d clips are not in the gold file %s and are ignored (e.g. %s)",
+                    config.pred, len(extra), len(pred), config.gold, extra[0])
     result = {"ew": ew_scores(gold, pred, load_lexicon(config.lexicon)).as_dict()}
     grouper = make_grouper(config)
     if grouper is not None:

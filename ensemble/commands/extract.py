@@ -13,7 +13,7 @@ import logging
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from core.errors import InputError
+from core.errors import InputError, brief, quoted
 from core.factory import build
 from core.files import check_output_path
 from core.labels import write_label_csv
@@ -35,11 +35,11 @@ def extractor_config(overrides: list[str]) -> dict:
     """key=value overrides (omegaconf dotlist; an 'extractor.' prefix is allowed) -> extractor config."""
     for item in overrides:
         if "=" not in item:
-            raise InputError(f"override '{item}': expected key=value")
+            raise InputError(f"override {quoted(item)}: expected key=value")
     try:
         config = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)), resolve=True)
     except (OmegaConfBaseException, ValueError) as error:
-        raise InputError(f"overrides {overrides}: {error}") from None
+        raise InputError(f"overrides: {brief(error)}") from None
     return dict(config.pop("extractor", {}) or {}, **config)
 
 

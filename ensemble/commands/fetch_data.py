@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from core.errors import InputError
-from core.files import new_file_mode
+from core.files import new_file_mode, part_file
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +60,11 @@ def sha256_of(path: Path) -> str:
 
 def _download(url: str, target: Path, expected: str, timeout: float) -> None:
     """Download to a temporary file beside the target; move it in place only if the sha256 matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{target.parent}: cannot create the folder ({error})") from None
+    handle, temporary = part_file(target)
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             while block := response.read(1 << 20):
@@ -97,6 +99,11 @@ def main(args, overrides) -> int:
     if overrides:
         raise InputError(f"fetch-data takes no overrides (got '{overrides[0]}')")
     dest = Path(args.dest or os.environ.get("OVMER_DATA") or "data")
+    if dest.exists() and not dest.is_dir():
+        raise InputError(f"{dest}: --dest is not a folder (it is a file); give the data folder to fill")
+    for parent in dest.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{dest}: cannot make this folder, {parent} is a file")
     count = fetch(dest, args.source, args.timeout)
     log.info("lexicon ready in %s (%d files downloaded, %d already present)", dest / "lexicon", count, len(FILES) - count)
     return 0

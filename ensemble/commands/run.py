@@ -14,7 +14,7 @@ import logging
 from core.errors import InputError
 from core.files import check_output_path
 from core.labels import write_label_csv
-from ensemble.config import DEFAULT_CONFIG, input_files, load_config
+from ensemble.config import DEFAULT_CONFIG, input_files, load_config, trust_pickles
 from ensemble.pipeline import judge_clips, prepare
 from members.clips import clips_from_videos, read_manifest
 
@@ -32,6 +32,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--videos", help="folder of <name>.mp4/.avi videos (the MER dataset layout)")
     parser.add_argument("--subtitles", help="with --videos: subtitle CSV (name, english [, chinese]), e.g. subtitle_chieng.csv")
     parser.add_argument("--subtitle-language", default="english", choices=["english", "chinese"], help="subtitle column to use")
+    parser.add_argument("--trust-pickle", action="store_true", help="let members load pickled description npz files (this command only)")
     parser.add_argument(
         "--allow-missing", action="store_true",
         help="write clips that every member failed on with an empty answer instead of failing the run",
@@ -65,6 +66,8 @@ def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
+    if args.trust_pickle:
+        trust_pickles(config)
     inputs = [args.config or DEFAULT_CONFIG, args.clips, args.subtitles, *input_files(config)]
     check_output_path(args.out, inputs)
     predictions = run(config, clips_of(args), args.allow_missing)

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from core.files import atomic_write_text, check_output_path
 from core.labels import read_label_csv
-from ensemble.config import DEFAULT_CONFIG, input_files, load_config, save_config
+from ensemble.config import DEFAULT_CONFIG, input_files, load_config, save_config, trust_pickles
 from ensemble.pipeline import coverage_report, prepare, shared_settings
 from judge.objective import Objective
 from judge.report import leave_one_out, plot_pr_curve, pr_curve
@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
+    parser.add_argument("--trust-pickle", action="store_true", help="let members load pickled description npz files (only files you trust)")
 
 
 def member_folds(prepared, gold, scorer, splits) -> dict[str, list[dict]]:
@@ -72,6 +73,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         candidate = make_judge(params, shared)
         if hasattr(candidate, "_check_params"):
             candidate._check_params()
+        candidate.check_members(len(prepared.members))
     n_jobs = n_jobs or config.tune.n_jobs
     cache = str(Path(shared["cache_dir"]) / "tune") if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
@@ -141,7 +143,10 @@ def main(args, overrides) -> int:
     for out in (args.out, args.state, args.report, args.plot):
         if out is not None:
             check_output_path(out, inputs)
-    params, report, final = tune(config, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
+    working = config.copy()
+    if args.trust_pickle:  # for this command only: the tuned config written below does not keep it
+        log.info("trusting pickled files of members: %s", ", ".join(trust_pickles(working)) or "none")
+    params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
     _print_table(report)
     tuned = config.copy()
     judge = dict(params)

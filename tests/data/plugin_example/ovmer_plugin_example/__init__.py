@@ -1,0 +1,1 @@
+"""Example ovmer-ensemble plug-in (see the README's "Plug-ins" section)."""
