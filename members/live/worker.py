@@ -286,6 +286,17 @@ class TransformersEngine(Engine):
         self.eos = eos if eos is not None else self.processor_tokenizer().eos_token_id
         self.pad = getattr(self.model.generation_config, "pad_token_id", None) or self.processor_tokenizer().pad_token_id
 
+    @classmethod
+    def from_model(cls, model: Any, processor: Any, family: str, eos: Any = None, pad: Any = None) -> "TransformersEngine":
+        """An engine over a model already in memory (benchmarks of random-weight models); `eos` None
+        makes every answer run to its max_new_tokens."""
+        engine = cls.__new__(cls)
+        engine.family, engine.path, engine.model, engine.processor = family, "", model, processor
+        engine.device = str(model.device)
+        engine.layout = "internvl" if family.startswith("internvl") else "qwen"
+        engine.eos, engine.pad = eos, pad
+        return engine
+
     def processor_tokenizer(self):
         return getattr(self.processor, "tokenizer", None) or self.processor.processor.tokenizer
 
