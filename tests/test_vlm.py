@@ -3,6 +3,7 @@ frame sampling, the per-clip cache, per-clip errors and answer parsing run too),
 a worker process; the worker dying, hanging and being restarted; the trust and model-folder checks."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import threading
@@ -20,7 +21,17 @@ from members.live.vlm import (
     VisionLanguageMember,
     WorkerClient,
 )
-from tests.vlm_models import tiny_models, videos  # noqa: F401 - session fixtures
+from tests.vlm_models import build_tiny_models, write_videos
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    return build_tiny_models(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory):
+    return write_videos(tmp_path_factory.getbasetemp())
 
 
 def _clips(videos, *names: str, subtitle: str | None = None) -> list[Clip]:
@@ -103,7 +114,7 @@ def test_not_a_model_folder(tmp_path, backend):
 
 
 def test_parameters_are_checked():
-    for bad in (dict(backend="ray"), dict(device="tpu"), dict(family="llava"), dict(timeout=0)):
+    for bad in (dict(backend="ray"), dict(device="tpu"), dict(family="llava"), dict(timeout=0), dict(use_audio=True)):
         with pytest.raises(ValueError):
             _member(model_path="m", **bad)
     with pytest.raises(ValueError, match="model_path is required"):
@@ -123,11 +134,8 @@ def test_cache_key_ignores_where_the_model_runs(tiny_models):
 def test_internvl_lmdeploy_engine(tiny_models):
     member = _member(InternVLMember, model_path=str(tiny_models["internvl"]), engine="lmdeploy")
     assert member.family == "internvl_lmdeploy"
-    try:
-        import lmdeploy  # noqa: F401
+    if importlib.util.find_spec("lmdeploy") is not None:
         pytest.skip("lmdeploy is installed here")
-    except ImportError:
-        pass
     with pytest.raises(InputError, match="pip install lmdeploy"):
         member.setup()
 

@@ -2,16 +2,23 @@
 checks, the JSON-lines protocol (in-process and as a real subprocess), and the lmdeploy messages."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from members.live import worker
-from tests.vlm_models import tiny_models  # noqa: F401 - session fixture
+from tests.vlm_models import build_tiny_models
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    return build_tiny_models(tmp_path_factory.getbasetemp())
 
 
 def _images(count: int, seed: int = 0) -> list[Image.Image]:
@@ -157,7 +164,7 @@ def test_worker_subprocess_speaks_only_json_on_stdout(tmp_path):
         json.dumps({"op": "close"}) + "\n",
     ]
     done = subprocess.run([sys.executable, worker.__file__], input="".join(lines), capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     assert "malformed" in replies[0]["error"]
@@ -168,7 +175,7 @@ def test_worker_subprocess_speaks_only_json_on_stdout(tmp_path):
 
 
 def test_worker_imports_nothing_of_the_project():
-    source = open(worker.__file__, encoding="utf-8").read()
+    source = Path(worker.__file__).read_text(encoding="utf-8")
     for package in ("core", "members", "vocab", "judge", "ensemble"):
         assert f"from {package}" not in source and f"import {package}" not in source
 
@@ -214,10 +221,7 @@ def test_lmdeploy_messages_frames_as_tiles():
 
 def test_lmdeploy_missing_is_one_clear_error(tiny_models):
     pytest.importorskip("torch")
-    try:
-        import lmdeploy  # noqa: F401
+    if importlib.util.find_spec("lmdeploy") is not None:
         pytest.skip("lmdeploy is installed here")
-    except ImportError:
-        pass
     with pytest.raises(worker.EngineError, match="pip install lmdeploy"):
         worker.load_engine({"family": "internvl_lmdeploy", "model_path": str(tiny_models["internvl"])})

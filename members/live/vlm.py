@@ -40,7 +40,7 @@ class WorkerClient:
     def __init__(self, spec: dict, python: str = "", timeout: float = 600.0, load_timeout: float = 1800.0,
                  label: str = "worker"):
         self.spec = spec
-        self.python = python or sys.executable
+        self.python = str(Path(python).expanduser()) if python else sys.executable
         self.timeout = timeout
         self.load_timeout = load_timeout
         self.label = label
@@ -199,6 +199,8 @@ class VisionLanguageMember(LiveMember):
             raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise ValueError(f"unknown device {self.device!r} (auto, cpu, cuda, cuda:N)")
+        if self.use_audio and self.family != "echo":
+            raise ValueError(f"family {self.family} takes no audio: set use_audio to false")
         if self.timeout <= 0 or self.load_timeout <= 0:
             raise ValueError("timeout and load_timeout must be > 0")
         self._engine: engines.Engine | None = None

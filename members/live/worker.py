@@ -51,8 +51,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("ovmer.worker")
 
@@ -267,9 +268,12 @@ class TransformersEngine(Engine):
         self.path = str(spec.get("model_path") or "")
         trust = bool(spec.get("trust_remote_code", False))
         check_model_folder(self.path, trust)
-        import torch  # noqa: F401 - fail here, clearly, when the environment has no torch
-        import transformers
-        from transformers import AutoConfig
+        try:
+            import torch  # noqa: F401 - checked here: the model's environment may lack it
+            import transformers
+            from transformers import AutoConfig
+        except ImportError as error:
+            raise EngineError(f"this Python ({sys.executable}) cannot run the model: {error}") from None
 
         self.device, dtype = _torch_setup(spec)
         self.layout = "internvl" if self.family.startswith("internvl") else "qwen"
@@ -287,7 +291,7 @@ class TransformersEngine(Engine):
         self.pad = getattr(self.model.generation_config, "pad_token_id", None) or self.processor_tokenizer().pad_token_id
 
     @classmethod
-    def from_model(cls, model: Any, processor: Any, family: str, eos: Any = None, pad: Any = None) -> "TransformersEngine":
+    def from_model(cls, model: Any, processor: Any, family: str, eos: Any = None, pad: Any = None) -> TransformersEngine:
         """An engine over a model already in memory (benchmarks of random-weight models); `eos` None
         makes every answer run to its max_new_tokens."""
         engine = cls.__new__(cls)
@@ -306,7 +310,7 @@ class TransformersEngine(Engine):
                 from transformers import AutoProcessor
 
                 return _NativeProcessor(AutoProcessor.from_pretrained(self.path, trust_remote_code=trust), self.layout)
-            except Exception as error:  # noqa: BLE001 - e.g. no torchvision for the video processor
+            except Exception as error:  # any failure (e.g. no torchvision for the video processor): fall back
                 log.info("AutoProcessor unavailable (%s: %s); building the frame processor", type(error).__name__,
                          str(error).splitlines()[0][:200] if str(error) else "")
         return FrameProcessor(self.path, config, self.layout, trust)
@@ -457,7 +461,7 @@ class Worker:
             self.engine = load_engine(spec)
         except EngineError as error:
             return {"ok": False, "error": str(error), "kind": "input"}
-        except Exception as error:  # noqa: BLE001 - reported to the client, the worker goes on
+        except Exception as error:  # reported to the client; the worker goes on
             log.exception("load failed")
             return {"ok": False, "error": f"{type(error).__name__}: {error}", "kind": "internal"}
         return {"ok": True, "info": self.engine.info()}
@@ -474,12 +478,12 @@ class Worker:
         for index, item in enumerate(raw):
             try:
                 ready.append((index, _decode_request(item)))
-            except Exception as error:  # noqa: BLE001 - a bad request fails alone
+            except Exception as error:  # a bad request fails alone
                 outputs[index] = {"error": f"bad request: {error}"}
         if ready:
             try:
                 texts = self.engine.generate([request for _, request in ready])
-            except Exception as error:  # noqa: BLE001 - the client retries clip by clip
+            except Exception as error:  # the whole batch: the client retries it clip by clip
                 log.exception("generate failed")
                 return {"id": ident, "error": f"{type(error).__name__}: {error}"}
             for (index, _), text in zip(ready, texts):
