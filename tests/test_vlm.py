@@ -74,7 +74,7 @@ def test_batch_of_two_same_as_one_at_a_time(tiny_models, videos, cls, key):
     clips = _clips(videos, "clip0", "clip1", "clip2", subtitle="I am fine")
     answers = []
     for batch_size in (1, 2):
-        member = _member(cls, model_path=str(tiny_models[key]), batch_size=batch_size, num_frames=3)
+        member = _member(cls, model_path=str(tiny_models[key]), batch_size=batch_size, max_new_tokens=6)
         try:
             outputs = member.predict(clips)
         finally:
@@ -103,6 +103,14 @@ def test_emotion_qwen_runs_when_trusted(tiny_models, videos):
     finally:
         member.close()
     assert outputs["clip0"].ok and outputs["clip0"].description
+
+
+def test_trust_gate_in_the_worker_too(tiny_models):
+    """The worker refuses the remote-code folder before importing torch or any model code."""
+    member = _member(EmotionQwenMember, model_path=str(tiny_models["remote"]), backend="worker", timeout=30)
+    with pytest.raises(InputError, match=r"member 'vlm': .*auto_map.*trust_remote_code: true"):
+        member.setup()
+    member.close()
 
 
 @pytest.mark.parametrize("backend", ["inprocess", "worker"])

@@ -96,8 +96,8 @@ def test_frames_change_the_answer(tiny_models):
     engine = worker.load_engine({"family": "qwen2_5_vl", "model_path": str(tiny_models["qwen"]), "device": "cpu"})
     try:
         prompt = "the person looks happy"
-        answers = {engine.generate([{"prompt": prompt, "images": _images(2, seed), "max_new_tokens": 12}])[0]
-                   for seed in range(4)}
+        answers = {engine.generate([{"prompt": prompt, "images": _images(2, seed), "max_new_tokens": 8}])[0]
+                   for seed in range(3)}
         assert len(answers) > 1
     finally:
         engine.close()
@@ -159,7 +159,7 @@ def test_worker_subprocess_speaks_only_json_on_stdout(tmp_path):
     lines = [
         "garbage\n",
         json.dumps({"op": "load", "engine": {"family": "qwen2_5_vl", "model_path": str(tmp_path)}}) + "\n",
-        json.dumps({"op": "load", "engine": {"family": "echo"}}) + "\n",
+        json.dumps({"op": "load", "engine": {"family": "echo", "chatter": True}}) + "\n",
         json.dumps({"op": "generate", "id": 7, "requests": [{"prompt": "p", "images": [image]}]}) + "\n",
         json.dumps({"op": "close"}) + "\n",
     ]
@@ -172,6 +172,7 @@ def test_worker_subprocess_speaks_only_json_on_stdout(tmp_path):
     assert replies[2]["ok"] is True
     assert replies[3]["id"] == 7 and replies[3]["outputs"][0]["text"].startswith("I saw 1 frames")
     assert replies[4] == {"ok": True}
+    assert "chatter from model code" in done.stderr and "chatter from a C library" in done.stderr
 
 
 def test_worker_imports_nothing_of_the_project():

@@ -37,7 +37,8 @@ Families:
   internvl_lmdeploy  InternVL through an lmdeploy pipeline (GPU only; extra keys: backend
                      "turbomind" | "pytorch", session_len, tp);
   echo               no model: answers from the request itself (checks an environment and the
-                     protocol; keys delay, delay_on, crash_on let tests make it hang or die).
+                     protocol; keys delay, delay_on, crash_on, chatter let tests make it hang,
+                     die or print).
 Video frames are sent as images in one user message (the transformers video processors need
 torchvision, which is missing on some machines; frames as images work everywhere). Decoding is
 greedy; a batch is a list of conversations, left-padded.
@@ -131,7 +132,8 @@ class Engine:
 
 class EchoEngine(Engine):
     """No model: the answer names what arrived. `delay` seconds of sleep (only for prompts holding
-    `delay_on`, when given); `crash_on`: the process exits at once on a prompt holding it."""
+    `delay_on`, when given); `crash_on`: the process exits at once on a prompt holding it; `chatter`:
+    prints to stdout and to fd 1 as careless model code does (the protocol must survive it)."""
 
     family = "echo"
 
@@ -139,11 +141,15 @@ class EchoEngine(Engine):
         self.delay = float(spec.get("delay", 0.0))
         self.delay_on = spec.get("delay_on")
         self.crash_on = spec.get("crash_on")
+        self.chatter = bool(spec.get("chatter", False))
 
     def generate(self, requests: list[dict]) -> list[str]:
         texts = []
         for request in requests:
             prompt = request["prompt"]
+            if self.chatter:
+                print("chatter from model code")
+                os.write(1, b"chatter from a C library\n")
             if self.crash_on and self.crash_on in prompt:
                 os._exit(3)
             if self.delay and (not self.delay_on or self.delay_on in prompt):
