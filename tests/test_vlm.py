@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
+from core.factory import build
 from members.base import Clip
 from members.live.vlm import (
     EmotionQwenMember,
@@ -129,6 +130,16 @@ def test_parameters_are_checked():
         _member(model_path="")
     with pytest.raises(ValueError, match="unknown engine"):
         _member(InternVLMember, model_path="m", engine="vllm")
+
+
+def test_built_by_the_factory_with_the_shared_cache_dir(tmp_path):
+    spec = {"type": "members.live.vlm:EmotionQwenMember", "name": "eq", "model_path": "m", "backend": "worker"}
+    member = build("member", spec, {"cache_dir": str(tmp_path), "lexicon": "unused"}, label="members.0")
+    assert isinstance(member, EmotionQwenMember) and member.cache_dir == str(tmp_path)
+    with pytest.raises(InputError, match="members.0: trust_remote_code must be true or false, got 'yes'"):
+        build("member", {**spec, "trust_remote_code": "yes"}, label="members.0")
+    with pytest.raises(InputError, match="members.0: unknown backend 'gpu'"):
+        build("member", {**spec, "backend": "gpu"}, label="members.0")
 
 
 def test_cache_key_ignores_where_the_model_runs(tiny_models):

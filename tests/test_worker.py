@@ -49,6 +49,13 @@ def test_broken_config_is_not_a_model_folder(tmp_path):
         worker.check_model_folder(tmp_path, trust_remote_code=False)
 
 
+@pytest.mark.parametrize("config", ['{}', '{"model_type": "qwen2_5_vl"}'])
+def test_folder_without_a_loadable_model(tmp_path, config):
+    (tmp_path / "config.json").write_text(config, encoding="utf-8")
+    with pytest.raises(worker.EngineError, match=r"cannot load the model as qwen2_5_vl \("):
+        worker.load_engine({"family": "qwen2_5_vl", "model_path": str(tmp_path), "device": "cpu"})
+
+
 def test_unknown_family():
     with pytest.raises(worker.EngineError, match="unknown engine family 'llava'"):
         worker.load_engine({"family": "llava", "model_path": "x"})

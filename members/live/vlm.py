@@ -199,6 +199,8 @@ class VisionLanguageMember(LiveMember):
             raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise ValueError(f"unknown device {self.device!r} (auto, cpu, cuda, cuda:N)")
+        if not isinstance(self.trust_remote_code, bool):
+            raise ValueError(f"trust_remote_code must be true or false, got {self.trust_remote_code!r}")
         if self.use_audio and self.family != "echo":
             raise ValueError(f"family {self.family} takes no audio: set use_audio to false")
         if self.timeout <= 0 or self.load_timeout <= 0:

@@ -283,12 +283,17 @@ class TransformersEngine(Engine):
 
         self.device, dtype = _torch_setup(spec)
         self.layout = "internvl" if self.family.startswith("internvl") else "qwen"
-        config = AutoConfig.from_pretrained(self.path, trust_remote_code=trust)
         auto = transformers.AutoModel if self.family == "emotion_qwen" else transformers.AutoModelForImageTextToText
         kwargs: dict = {"dtype": dtype, "trust_remote_code": trust}
         if self.device != "cpu":
             kwargs["device_map"] = self.device
-        self.model = auto.from_pretrained(self.path, **kwargs).eval()
+        try:
+            config = AutoConfig.from_pretrained(self.path, trust_remote_code=trust)
+            self.model = auto.from_pretrained(self.path, **kwargs).eval()
+        except (OSError, ValueError, KeyError) as error:  # a broken or foreign checkpoint, said in one line
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            raise EngineError(f"{self.path}: cannot load the model as {self.family} ({type(error).__name__}: "
+                              f"{first})") from None
         if self.device == "cpu":
             self.model.to("cpu")
         self.processor = self._processor(config, trust, spec.get("processor", "auto"))
