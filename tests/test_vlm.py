@@ -176,6 +176,19 @@ def test_worker_backend_answers_as_inprocess(tiny_models, videos, tmp_path):
     assert answers[0] == answers[1]
 
 
+@pytest.mark.slow
+def test_remote_code_in_the_worker_when_trusted(tiny_models, videos):
+    """The remote-code checkpoint loads in a worker process once trusted (slow: imports torch)."""
+    member = _member(EmotionQwenMember, model_path=str(tiny_models["remote"]), backend="worker",
+                     trust_remote_code=True, num_frames=2, timeout=120)
+    try:
+        outputs = member.predict(_clips(videos, "clip0"))
+        assert member._client.info["model"] == "TinyRemoteModel"
+    finally:
+        member.close()
+    assert outputs["clip0"].ok and outputs["clip0"].description
+
+
 def test_worker_dead_between_batches_is_restarted(videos):
     member = _echo()
     member.setup()
