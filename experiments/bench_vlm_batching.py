@@ -7,15 +7,18 @@ has the dimensions of Qwen2.5-VL-3B-Instruct (36 layers, hidden 2048, vocab 1519
 `--frames` random frames plus a prompt as long as the open-vocabulary prompt; every answer runs to
 `--max-new-tokens` (no end-of-text token), so both modes do the same work. The clips go through
 members.live.worker.TransformersEngine.generate (the frame processor, left padding, greedy
-decoding), one at a time and `--batch-size` at a time, after one warm-up batch; the two modes
+decoding), one at a time and `--batch-size` at a time, after a warm-up of each; the two modes
 alternate `--repeats` times and the fastest run of each counts (the machines are shared).
 
-    python experiments/bench_vlm_batching.py --size tiny --device cpu --batch-size 4
+    python experiments/bench_vlm_batching.py --size tiny --device cpu --batch-size 4 --threads 1
     python experiments/bench_vlm_batching.py --size 3b --device cuda --batch-size 8 --clips 32
 
 Output: one JSON object (the last line): sizes, parameters, seconds and clips/s of each mode, the
 speed-up, and the share of clips whose batched answer equals the one-at-a-time answer (1.0 is
-expected in float32; bfloat16 padding may flip a few tokens).
+expected in float32; bfloat16 padding may flip a few tokens). On a CPU shared with other jobs,
+`--threads 1` keeps torch's threads from waiting on each other (runs with the default threads
+varied twentyfold there). experiments/results/bench_vlm_batching_tiny_cpu.json holds the
+tiny CPU smoke run of the first command.
 """
 from __future__ import annotations
 
@@ -112,11 +115,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each mode; the fastest counts")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     import torch
     import transformers
 
+    if args.threads:
+        torch.set_num_threads(args.threads)  # on a shared CPU, fewer threads wait less on each other
     dtype = args.dtype if args.dtype != "auto" else ("bfloat16" if args.device.startswith("cuda") else "float32")
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
@@ -127,7 +133,8 @@ def main() -> None:
         prompt_tokens = int(engine.processor([[{"role": "user", "content": [{"type": "image"}] * args.frames
                                                 + [{"type": "text", "text": requests[0]["prompt"]}]}]],
                                              [requests[0]["images"]])["input_ids"].shape[1])
-        engine.generate(requests[:args.batch_size])  # warm-up: kernels, allocator, caches
+        engine.generate(requests[:1])  # warm-up of both shapes: kernels, allocator, caches
+        engine.generate(requests[:args.batch_size])
         runs: dict[str, list[float]] = {"single": [], "batched": []}
         for _ in range(args.repeats):  # interleaved, so load from other processes hits both modes alike
             seconds, single = timed(engine, requests, 1)
@@ -149,7 +156,7 @@ def main() -> None:
         "all_single_s": [round(x, 3) for x in runs["single"]], "all_batched_s": [round(x, 3) for x in runs["batched"]],
         "same_answers": round(sum(a == b for a, b in zip(single, batched)) / len(single), 3),
         "peak_gpu_gib": round(peak, 2) if peak is not None else None,
-        "torch": torch.__version__, "transformers": transformers.__version__,
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "transformers": transformers.__version__,
     }
     print(json.dumps(result))
 
