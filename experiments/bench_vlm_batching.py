@@ -44,7 +44,7 @@ SIZES = {
                  vision=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, fullatt_block_indexes=[1]),
                  vocab=None, frame=(64, 48), pixels=56 * 56),
     "3b": dict(text=dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
-                         num_key_value_heads=2, mrope=[16, 24, 24]),
+                         num_key_value_heads=2, mrope=[16, 24, 24], tie_word_embeddings=True),
                vision=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16,
                            fullatt_block_indexes=[7, 15, 23, 31]),
                vocab=151936, frame=(448, 448), pixels=448 * 448),
