@@ -1,0 +1,281 @@
+"""Vision-language members: Emotion-Qwen, Qwen2.5-VL and InternVL on a clip's frames.
+
+The model runs in-process (backend "inprocess", the ensemble's own environment) or in a worker
+process (backend "worker", any Python given by `python`, speaking the JSON-lines protocol of
+members.live.worker), so a model whose code pins other library versions runs in its own
+environment. Either way the engines are those of members.live.worker.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from members.live import worker as engines
+from members.live.base import LiveMember, Request
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("inprocess", "worker")
+WORKER_SCRIPT = Path(engines.__file__).resolve()
+
+
+class WorkerError(RuntimeError):
+    """The worker failed a batch: it died, hung, or answered out of protocol."""
+
+
+class WorkerClient:
+    """One worker process: started with `python worker.py`, loaded with an engine spec, asked one
+    message per batch. A worker that dies or does not answer within `timeout` seconds fails that
+    batch and is started again (and reloaded) for the next one."""
+
+    def __init__(self, spec: dict, python: str = "", timeout: float = 600.0, load_timeout: float = 1800.0,
+                 label: str = "worker"):
+        self.spec = spec
+        self.python = str(Path(python).expanduser()) if python else sys.executable
+        self.timeout = timeout
+        self.load_timeout = load_timeout
+        self.label = label
+        self.process: subprocess.Popen | None = None
+        self.info: dict = {}
+        self._replies: queue.Queue = queue.Queue()
+        self._stderr: deque[str] = deque(maxlen=20)
+        self._next_id = 0
+
+    # ---- the process --------------------------------------------------------------------------
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> dict:
+        """Start the worker and load the engine; the engine's info. InputError for a bad model folder."""
+        self.stop()
+        try:
+            self.process = subprocess.Popen([self.python, str(WORKER_SCRIPT)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            encoding="utf-8", bufsize=1)
+        except OSError as error:
+            raise InputError(f"{self.label}: cannot start the worker with python {self.python!r} ({error})") from None
+        self._replies = queue.Queue()
+        threading.Thread(target=self._read_stdout, args=(self.process, self._replies), daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(self.process,), daemon=True).start()
+        reply = self._ask({"op": "load", "engine": self.spec}, self.load_timeout, "loading the model")
+        if not reply.get("ok"):
+            self.stop()
+            message = f"{self.label}: {reply.get('error', 'the worker could not load the model')}"
+            raise InputError(message) if reply.get("kind") == "input" else WorkerError(message)
+        self.info = reply.get("info") or {}
+        log.info("%s: worker pid %d loaded %s", self.label, self.process.pid, self.info)
+        return self.info
+
+    def stop(self) -> None:
+        """Ask the worker to close; kill it if it does not go within a few seconds."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                process.stdin.write(json.dumps({"op": "close"}) + "\n")
+                process.stdin.flush()
+                process.wait(timeout=5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _read_stdout(self, process: subprocess.Popen, replies: queue.Queue) -> None:
+        for line in process.stdout:
+            replies.put(line)
+        replies.put(None)  # end of output: the process is gone
+
+    def _read_stderr(self, process: subprocess.Popen) -> None:
+        for line in process.stderr:
+            line = line.rstrip()
+            if line:
+                self._stderr.append(line)
+                log.debug("%s: %s", self.label, line)
+
+    def _fail(self, what: str) -> WorkerError:
+        process = self.process
+        status = process.poll() if process else None
+        if process is not None and status is None:
+            process.kill()
+            process.wait()
+            status = process.returncode
+        self.stop()
+        tail = f"; its last log line: {self._stderr[-1]}" if self._stderr else ""
+        return WorkerError(f"{self.label}: the worker {what} (exit status {status}){tail}; "
+                           "it is restarted for the next batch")
+
+    def _ask(self, message: dict, timeout: float, doing: str) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            raise self._fail(f"died before {doing}") from None
+        try:
+            line = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            raise self._fail(f"gave no answer within {timeout:g} s while {doing}") from None
+        if line is None:
+            raise self._fail(f"died while {doing}")
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise self._fail(f"wrote a line that is not JSON while {doing}: {line[:200]!r}") from None
+        if not isinstance(reply, dict):
+            raise self._fail(f"wrote a reply that is not an object while {doing}")
+        return reply
+
+    # ---- asking -------------------------------------------------------------------------------
+    def generate(self, requests: list[dict]) -> list[str | BaseException]:
+        """One text (or an exception for that request) per request; WorkerError if the batch failed."""
+        if not self.alive():
+            self.start()
+        self._next_id += 1
+        ident = self._next_id
+        reply = self._ask({"op": "generate", "id": ident, "requests": requests}, self.timeout,
+                          f"answering a batch of {len(requests)}")
+        if reply.get("id") != ident:
+            raise self._fail(f"answered request {reply.get('id')!r} instead of {ident}")
+        if "error" in reply:
+            raise WorkerError(f"{self.label}: {reply['error']}")
+        outputs = reply.get("outputs")
+        if not isinstance(outputs, list) or len(outputs) != len(requests):
+            raise self._fail("sent a wrong number of outputs")
+        return [output["text"] if isinstance(output, dict) and isinstance(output.get("text"), str)
+                else WorkerError(f"{self.label}: {output.get('error') if isinstance(output, dict) else output}")
+                for output in outputs]
+
+    def close(self) -> None:
+        self.stop()
+
+
+@dataclass(kw_only=True)
+class VisionLanguageMember(LiveMember):
+    """A vision-language model answering on a clip's frames (see members.live.worker for the families).
+
+    model_path: the checkpoint folder. family: qwen2_5_vl | emotion_qwen | internvl_hf |
+    internvl_lmdeploy | echo. backend: "inprocess" or "worker" (a subprocess run by `python`,
+    default this interpreter). trust_remote_code: allow a checkpoint that ships its own code (off
+    unless the user turns it on). device: cpu | cuda | cuda:N | auto. dtype: auto (bfloat16 on a
+    GPU, float32 on CPU) | float32 | bfloat16 | float16. timeout: seconds a worker may take per
+    batch; load_timeout: for loading the model. engine_options: extra keys of the engine spec.
+    """
+
+    model_path: str
+    family: str = "qwen2_5_vl"
+    backend: str = "inprocess"
+    python: str = field(default_factory=lambda: sys.executable)
+    trust_remote_code: bool = False
+    device: str = "auto"
+    dtype: str = "auto"
+    timeout: float = 600.0
+    load_timeout: float = 1800.0
+    engine_options: dict[str, Any] = field(default_factory=dict)
+
+    # Where and how the model runs does not change its (greedy) answers.
+    runtime_fields = LiveMember.runtime_fields | {"backend", "python", "device", "timeout", "load_timeout",
+                                                  "trust_remote_code"}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.model_path and self.family != "echo":
+            raise ValueError("model_path is required")
+        if self.family not in engines.FAMILIES:
+            raise ValueError(f"unknown family {self.family!r} (known: {', '.join(engines.FAMILIES)})")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})")
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"unknown device {self.device!r} (auto, cpu, cuda, cuda:N)")
+        if not isinstance(self.trust_remote_code, bool):
+            raise ValueError(f"trust_remote_code must be true or false, got {self.trust_remote_code!r}")
+        if self.use_audio and self.family != "echo":
+            raise ValueError(f"family {self.family} takes no audio: set use_audio to false")
+        if self.timeout <= 0 or self.load_timeout <= 0:
+            raise ValueError("timeout and load_timeout must be > 0")
+        self._engine: engines.Engine | None = None
+        self._client: WorkerClient | None = None
+
+    def engine_spec(self) -> dict[str, Any]:
+        return {**self.engine_options, "family": self.family, "model_path": str(self.model_path),
+                "trust_remote_code": bool(self.trust_remote_code), "device": self.device, "dtype": self.dtype}
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def setup(self) -> None:
+        if self._engine is not None or self._client is not None:
+            return
+        label = f"member '{self.name}'"
+        if self.backend == "worker":
+            client = WorkerClient(self.engine_spec(), self.python, self.timeout, self.load_timeout, label)
+            client.start()
+            self._client = client
+            return
+        try:
+            self._engine = engines.load_engine(self.engine_spec())
+        except engines.EngineError as error:
+            raise InputError(f"{label}: {error}") from None
+        log.info("%s: loaded %s", label, self._engine.info())
+
+    def close(self) -> None:
+        engine, self._engine = self._engine, None
+        client, self._client = self._client, None
+        if engine is not None:
+            engine.close()
+        if client is not None:
+            client.close()
+
+    # ---- answering ----------------------------------------------------------------------------
+    def answer(self, requests: list[Request]) -> list[str | BaseException]:
+        self.setup()
+        if self._client is not None:
+            return self._client.generate([
+                {"prompt": r.prompt, "images": [engines.encode_image(frame) for frame in r.frames],
+                 "audio": r.audio, "max_new_tokens": self.max_new_tokens} for r in requests])
+        return list(self._engine.generate([
+            {"prompt": r.prompt, "images": list(r.frames), "audio": r.audio, "max_new_tokens": self.max_new_tokens}
+            for r in requests]))
+
+
+@dataclass(kw_only=True)
+class EmotionQwenMember(VisionLanguageMember):
+    """Emotion-Qwen's released checkpoint (remote code: needs trust_remote_code: true); frames at
+    1 fps (at most 16) of at most 448×448 pixels, as its own inference scripts sample video."""
+
+    family: str = "emotion_qwen"
+    fps: float = 1.0
+    num_frames: int = 16
+
+
+@dataclass(kw_only=True)
+class QwenVLMember(VisionLanguageMember):
+    """A transformers-native Qwen2.5-VL checkpoint."""
+
+    family: str = "qwen2_5_vl"
+
+
+@dataclass(kw_only=True)
+class InternVLMember(VisionLanguageMember):
+    """An InternVL3-*-hf checkpoint through transformers (engine "transformers"), or InternVL through
+    lmdeploy (engine "lmdeploy": GPU only, `pip install lmdeploy`); 8 frames, one tile each."""
+
+    family: str = "internvl_hf"
+    engine: str = "transformers"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("transformers", "lmdeploy"):
+            raise ValueError(f"unknown engine {self.engine!r} (transformers, lmdeploy)")
+        if self.engine == "lmdeploy":
+            self.family = "internvl_lmdeploy"
+        super().__post_init__()
