@@ -37,6 +37,10 @@ TYPES: dict[str, dict[str, str]] = {
         "extracted": "members.extract.member:ExtractingMember",
         "affectgpt": "members.live.affectgpt:AffectGPTMember",
         "openai": "members.live.openai:OpenAIMember",
+        "vlm": "members.live.vlm:VisionLanguageMember",
+        "emotion_qwen": "members.live.vlm:EmotionQwenMember",
+        "qwen_vl": "members.live.vlm:QwenVLMember",
+        "internvl": "members.live.vlm:InternVLMember",
     },
     "vocab": {
         "lexicon": "vocab.clusters:LexiconVocabulary",

@@ -21,6 +21,7 @@ from core.factory import parameter_names
 from core.files import atomic_write_text
 from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
+from ensemble import smoke
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
 
@@ -79,6 +80,7 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
 
 def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_root: str | None = None) -> DictConfig:
     """Read an ensemble config (default: configs/ovmerd.yaml), apply overrides and the data root."""
+    smoke.register()  # ${smoke:...}: configs/smoke_live.yaml's tiny models, videos and server
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise InputError(f"{path}: config file not found")

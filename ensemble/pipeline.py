@@ -101,7 +101,8 @@ Failures = dict[str, dict[str, str]]
 
 def run_member(member: Member, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
     """One member's outputs for the clips: set up, predict, and always close (frees a GPU for the next)."""
-    member.setup()
+    if not member.setup_on_demand:
+        member.setup()
     try:
         return member.predict(clips)
     finally:

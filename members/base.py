@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class Member(ABC):
 
     name: str
     batch_size: int = 1
+
+    # True when predict() calls setup() itself, only if some clip needs the model (a live member
+    # whose clips are all in its cache then never loads its weights); the pipeline then skips it.
+    setup_on_demand: ClassVar[bool] = False
 
     def setup(self) -> None:
         """Load what predict needs (weights, a worker process, a connection). Default: nothing."""

@@ -22,6 +22,10 @@ class Echo(LiveMember):
     fail_on: str = "boom"
     describe_only: bool = False  # answer with a description and no 'Emotions:' line
     calls: list = field(default_factory=list, init=False, repr=False)
+    setups: int = field(default=0, init=False, repr=False)
+
+    def setup(self) -> None:
+        self.setups += 1
 
     def answer(self, requests: list[Request]) -> list[str | BaseException]:
         self.calls.append([r.clip.name for r in requests])

@@ -158,3 +158,12 @@ def test_two_stage_describes_without_the_subtitle_then_merges_it_through_a_text_
     assert moved.clip_cache().path == member.clip_cache().path
     other = Echo(name="echo", num_frames=1, progress=False, cache_dir=str(tmp_path), two_stage={"url": server.url, "model": "big"})
     assert other.clip_cache().path != member.clip_cache().path
+
+
+def test_the_model_is_set_up_only_when_some_clip_is_not_cached(videos, tmp_path):
+    clips = clips_for(videos, "c0", "c1")
+    first = Echo(name="echo", cache_dir=str(tmp_path), progress=False)
+    first.predict(clips)
+    assert first.setups == 1
+    again = Echo(name="echo", cache_dir=str(tmp_path), progress=False)
+    assert again.predict(clips)["c0"].ok and again.setups == 0 and again.calls == []

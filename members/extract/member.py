@@ -52,7 +52,8 @@ class ExtractingMember(Member):
         return self._inner
 
     def setup(self) -> None:
-        self.inner.setup()
+        if not self.inner.setup_on_demand:  # a live member loads its model only for uncached clips
+            self.inner.setup()
 
     def close(self) -> None:
         if self._inner is not None:

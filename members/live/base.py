@@ -75,6 +75,7 @@ class LiveMember(Member):
     prepare_workers: int = 4
 
     runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
+    setup_on_demand = True
     _merge_client: ChatClient | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -204,6 +205,8 @@ class LiveMember(Member):
                 pending.append((clip, key))
         if done and outputs:
             log.info("member '%s': %d of %d clips from its cache %s", self.name, len(outputs), len(clips), cache.path)
+        if pending:
+            self.setup()  # idempotent; not at all when the cache holds every clip
         bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
         try:
             for start in range(0, len(pending), self.batch_size):
