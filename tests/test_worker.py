@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from members import synthetic
 from members.live import worker
 from tests.vlm_models import build_tiny_models
 
@@ -237,8 +238,6 @@ def test_lmdeploy_missing_is_one_clear_error(tiny_models):
 
 # ---- the tiny model builders --------------------------------------------------------------------
 def test_builders_are_idempotent_and_leave_no_temp_folders(tiny_models):
-    from members import synthetic
-
     folder = tiny_models["qwen"]
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert synthetic.tiny_qwen2_5_vl(folder) == folder
