@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from members import synthetic
 from members.live import worker
 from tests.vlm_models import build_tiny_models
 
@@ -233,3 +234,14 @@ def test_lmdeploy_missing_is_one_clear_error(tiny_models):
         pytest.skip("lmdeploy is installed here")
     with pytest.raises(worker.EngineError, match="pip install lmdeploy"):
         worker.load_engine({"family": "internvl_lmdeploy", "model_path": str(tiny_models["internvl"])})
+
+
+# ---- the tiny model builders --------------------------------------------------------------------
+def test_builders_are_idempotent_and_leave_no_temp_folders(tiny_models):
+    folder = tiny_models["qwen"]
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert synthetic.tiny_qwen2_5_vl(folder) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["internvl", "qwen2_5_vl", "remote"]
+    assert (tiny_models["remote"] / "modeling_tiny_remote.py").is_file()
+    assert "auto_map" in json.loads((tiny_models["remote"] / "config.json").read_text(encoding="utf-8"))
