@@ -1,0 +1,283 @@
+"""Views of one model: judges that treat several outputs of one model as evidence about it.
+
+A member may be one *view* of a model: a prompt setting of an OV-MER baseline, an AffectGPT
+checkpoint, labels extracted from its description. Views of one model are correlated; voting
+them as independent members over-counts a model with many views and lets weak views add noise.
+These judges first fold each clip's ballot into a *model ballot*:
+
+1. view selection (`views_per_model`): on the training clips only, each view is scored alone
+   (EW metric of its own labels); each model keeps its best n views;
+2. pooling: a model votes for a cluster when at least `quorum` of its views present on the
+   clip do (quorum 0: any of them), and the share of its views that do is kept as evidence;
+3. the learned judge (category or stacker) then sees one voter per model, with `shares=True`
+   the share of each model's views as its vote feature instead of a 0/1 vote; member
+   reliabilities, priors and the threshold are learned on the model ballots.
+
+Which model a member belongs to comes from `models` ({member: model}; the pipeline hands down
+each member's `model:` config key); a member it does not name is a model of its own.
+The fitted state records every view it was fitted with: a member list that does not match it
+is an error asking for `tune` again.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from core.errors import InputError
+from judge.category import CategoryCandidates, CategoryJudge, _member_categories
+from judge.fastscore import FastScorer, WordMaps
+from judge.features import ClusterView, Rates, stack_features, targets
+from judge.objective import Objective
+from judge.scored import ScoredJudge
+from judge.stacker import Stacker
+from core.logistic import LogisticModel
+from vocab.ballot import ClipBallot
+
+log = logging.getLogger(__name__)
+
+Gold = Mapping[str, Sequence[str]]
+
+
+@dataclass
+class ModelBallot(ClipBallot):
+    """A ballot whose voters are models; `shares[cluster][model]`: the share of the model's
+    views (present on the clip) naming the cluster; `source`: the view ballot it came from."""
+
+    shares: dict[str, dict[str, float]] = field(default_factory=dict)
+    views: dict[str, list[str]] = field(default_factory=dict)  # model -> its views present
+    source: ClipBallot | None = None
+
+
+def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] | None, quorum: float) -> ModelBallot:
+    """The model ballot of one clip: views outside `keep` dropped, each model's views pooled."""
+    present = [m for m in ballot.members if keep is None or m in keep]
+    source = ballot if len(present) == len(ballot.members) else ballot.without([m for m in ballot.members if m not in present])
+    views: dict[str, list[str]] = {}
+    for member in present:
+        views.setdefault(model_of.get(member, member), []).append(member)
+    out = ModelBallot(clip=ballot.clip, members=list(views), views=views, source=source)
+    for model, names in views.items():
+        out.n_labels[model] = int(round(np.mean([source.n_labels.get(m, 0) for m in names])))
+    for cluster, by_member in source.votes.items():
+        for model, names in views.items():
+            voters = [m for m in names if m in by_member]
+            if not voters:
+                continue
+            share = len(voters) / len(names)
+            if share + 1e-9 < quorum:
+                continue
+            out.votes.setdefault(cluster, {})[model] = [w for m in voters for w in by_member[m]]
+            out.shares.setdefault(cluster, {})[model] = share
+            position = min(source.positions.get(cluster, {}).get(m, 0) for m in voters)
+            out.positions.setdefault(cluster, {})[model] = position
+    return out
+
+
+def member_words(ballots: Sequence[ClipBallot], member: str) -> dict[str, list[str]]:
+    """What one member said on each clip (its words, across clusters)."""
+    return {
+        b.clip: [w for by_member in b.votes.values() for w in by_member.get(member, [])]
+        for b in ballots
+    }
+
+
+def select_views(ballots: Sequence[ClipBallot], gold: Gold, model_of: Mapping[str, str], maps: WordMaps,
+                 per_model: int, objective: Objective) -> set[str]:
+    """Each model's best `per_model` views by their own score on the training clips (0: all)."""
+    members = sorted({m for b in ballots for m in b.members})
+    if not per_model:
+        return set(members)
+    clips = [b.clip for b in ballots if b.clip in gold]
+    scorer = FastScorer(maps.lexicon, {c: gold[c] for c in clips}, maps)
+    by_model: dict[str, list[tuple[float, str]]] = {}
+    for member in members:
+        answered = [b for b in ballots if b.clip in gold and member in b.members]
+        said = member_words(answered, member)
+        value = objective.value(scorer([b.clip for b in answered], said)) if answered else -1e9
+        by_model.setdefault(model_of.get(member, member), []).append((-value, member))
+    return {m for ranked in by_model.values() for _, m in sorted(ranked)[:per_model]}
+
+
+@dataclass
+class _ViewsFields:
+    # member -> model; the pipeline hands it down from each member's `model:` key.
+    models: dict[str, str] | None = None
+    # A model votes for a cluster when at least this share of its views on the clip do (0: any).
+    quorum: float = 0.0
+    # Keep each model's best n views, chosen on the training clips (0: every view).
+    views_per_model: int = 0
+    # Vote features: the share of a model's views naming the candidate (True) or 0/1 (False).
+    shares: bool = True
+
+
+class ViewsMixin:
+    """Pools views into models before a ScoredJudge sees the ballots (see the module docstring)."""
+
+    def _check_views(self) -> None:
+        q = self.quorum
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
+            raise InputError(f"judge '{self.kind}': quorum must be a number in [0, 1], got {q!r}")
+        n = self.views_per_model
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise InputError(f"judge '{self.kind}': views_per_model must be an integer >= 0, got {n!r}")
+        if self.models is not None and not isinstance(self.models, Mapping):
+            raise InputError(f"judge '{self.kind}': models must map member names to model names")
+
+    def _model_of(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (self.models or {}).items()}
+
+    def pool(self, ballot: ClipBallot) -> ModelBallot:
+        if isinstance(ballot, ModelBallot):
+            return ballot
+        return pool_views(ballot, self.model_of_, self.kept_views_, self.quorum)
+
+    def fit(self, ballots: Sequence[ClipBallot], gold: Gold | None = None):
+        if gold is None:
+            return ScoredJudge.fit(self, ballots, None)
+        self._check_params()
+        self.model_of_ = self._model_of()
+        self.view_members_ = sorted({m for b in ballots for m in b.members})
+        maps = WordMaps(self._lexicon())
+        self.kept_views_ = select_views(
+            [b for b in ballots if b.clip in gold], gold, self.model_of_, maps, self.views_per_model,
+            self._calibration_objective(),
+        )
+        return ScoredJudge.fit(self, [self.pool(b) for b in ballots], gold)
+
+    # ---- members must match the fitted state ---------------------------------------------
+    def _ensure_state(self) -> None:
+        if self.needs_fit and self.state:
+            self.load_state(self.state)
+
+    def check_members(self, n_members: int) -> None:
+        self._ensure_state()
+        if not self.needs_fit and n_members and n_members != len(self.view_members_):
+            raise InputError(
+                f"judge '{self.kind}': fitted on {len(self.view_members_)} members ({self._where()}), "
+                f"the config has {n_members}: the member list changed, run `tune` again"
+            )
+
+    def _check_ballot_members(self, ballots: Sequence[ClipBallot]) -> None:
+        known = set(self.view_members_)
+        for ballot in ballots:
+            unknown = [m for m in ballot.members if m not in known]
+            if unknown:
+                raise InputError(
+                    f"judge '{self.kind}': member '{unknown[0]}' is not among the members it was fitted on "
+                    f"({self._where()}): the member list changed, run `tune` again"
+                )
+
+    def _where(self) -> str:
+        return f"state {self.state}" if self.state else "in this run"
+
+    # ---- prediction on model ballots -------------------------------------------------------
+    def keep(self, ballot: ClipBallot) -> list[str]:
+        return ScoredJudge.keep(self, self.pool(ballot))
+
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        self._ensure_state()
+        if self.needs_fit:
+            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
+        self._check_ballot_members(ballots)
+        out = {}
+        for ballot in ballots:
+            pooled = self.pool(ballot)
+            words = [pooled.surface_word(c) for c in ScoredJudge.keep(self, pooled)]
+            out[ballot.clip] = list(dict.fromkeys(words))
+        return out
+
+    def cluster_scores(self, ballot: ClipBallot) -> dict[str, float]:
+        return ScoredJudge.cluster_scores(self, self.pool(ballot))
+
+    # ---- state -----------------------------------------------------------------------------
+    def _views_state(self) -> dict:
+        return {"view_members": self.view_members_, "models_of_views": self.model_of_, "kept_views": sorted(self.kept_views_)}
+
+    def _load_views(self, data: Mapping) -> None:
+        self.view_members_ = [str(m) for m in data["view_members"]]
+        self.model_of_ = {str(k): str(v) for k, v in dict(data["models_of_views"]).items()}
+        self.kept_views_ = {str(m) for m in data["kept_views"]}
+        configured = self._model_of()
+        changed = sorted(m for m, model in configured.items() if self.model_of_.get(m, m) != model)
+        if changed:
+            raise InputError(f"judge '{self.kind}': state {self.state} groups member '{changed[0]}' under another model "
+                             "than the config does: run `tune` again")
+
+
+def share_matrix(ballot: ModelBallot, clusters: Sequence[str], models: Sequence[str]) -> np.ndarray:
+    """(n_clusters, n_models): the share of each model's views naming each cluster."""
+    return np.array([[ballot.shares.get(c, {}).get(m, 0.0) for m in models] for c in clusters]).reshape(len(clusters), len(models))
+
+
+@dataclass
+class ViewStacker(_ViewsFields, ViewsMixin, Stacker):
+    """The stacker (judge/stacker.py) on model ballots."""
+
+    kind = "view_stacker"
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        self._check_views()
+
+    def _features(self, v: ClusterView, own: np.ndarray | None = None) -> np.ndarray:
+        X, names = stack_features(v, self.members_, self.rates_, self.word_maps_, own=own)
+        if self.shares and isinstance(v.ballot, ModelBallot) and len(v.clusters):
+            X[:, : len(self.members_)] = share_matrix(v.ballot, v.clusters, self.members_)
+        return X
+
+    def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        ys = targets(views, scorer, self.metric_indices())
+        self.rates_ = Rates.learn(views, ys, self.prior_strength)
+        self.members_ = sorted(self.rates_.member)
+        blocks = [self._features(v, own=y) for v, y in zip(views, ys)]
+        X = np.concatenate(blocks) if blocks else np.zeros((0, 0))
+        y = np.concatenate(ys) if ys else np.zeros(0)
+        self.feature_names_ = stack_features(views[0], self.members_, self.rates_, self.word_maps_)[1]
+        self.model_ = LogisticModel(C=self.C, soft_targets=True).fit(X, y)
+
+    def _scores(self, v: ClusterView) -> np.ndarray:
+        if not v.clusters:
+            return np.zeros(0)
+        return self.model_.predict_proba(self._features(v))
+
+    def _state(self) -> dict:
+        return {**Stacker._state(self), **self._views_state()}
+
+    def _load(self, data: Mapping) -> None:
+        Stacker._load(self, data)
+        self._load_views(data)
+
+
+@dataclass
+class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
+    """The category judge (judge/category.py) on model ballots."""
+
+    kind = "view_category"
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        self._check_views()
+
+    def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
+        cands = super()._candidates(v, train_gold)
+        ballot = v.ballot
+        if not self.shares or not isinstance(ballot, ModelBallot) or not cands.keys:
+            return cands
+        # Share of each model's views that named the candidate category.
+        per_view = _member_categories(ClusterView(ballot.source, [], [], []), self.word_maps_, self.indices_)
+        column = {m: j for j, m in enumerate(self.members_)}
+        for row, (i, cat) in enumerate(cands.keys):
+            for model, names in ballot.views.items():
+                if model in column:
+                    cands.features[row, column[model]] = sum(cat in per_view[m][i] for m in names) / len(names)
+        return cands
+
+    def _state(self) -> dict:
+        return {**CategoryJudge._state(self), **self._views_state()}
+
+    def _load(self, data: Mapping) -> None:
+        CategoryJudge._load(self, data)
+        self._load_views(data)
