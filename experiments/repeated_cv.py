@@ -35,7 +35,7 @@ from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
 from judge.tuning import (  # noqa: E402
-    CVResult, Scorer, ScorerSpec, cross_validate, fit_and_score, fit_code_version, folds, gold_clips_of, summarise,
+    CVResult, Scorer, ScorerSpec, candidates, cross_validate, fit_and_score, fit_code_version, folds, gold_clips_of, summarise,
 )
 from vocab.lexicon import load_lexicon  # noqa: E402
 
@@ -65,6 +65,17 @@ ROWS = {
     "views/pooled_shares_quorum": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "quorum": [0.5]}}),
     "views/pooled_shares_select2": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views/pooled_shares_select_cv": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [0, 1, 2]}}),
+    "views/pooled_shares_select1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [1]}}),
+    "views/pooled_shares_select3": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [3]}}),
+    "views/select2_C1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [1.0]}}),
+    "views/select2_C0.1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [0.1]}}),
+    "views/select2_l1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "mappings": ["l1"]}}),
+    "views/select2_linear": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["linear"]}}),
+    "views/select2_binary": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "shares": [False]}}),
+    "views+desc/category_flat": (VIEWS + "+desc", {"category": CATEGORY}),
+    "views+desc/pooled_shares": (VIEWS + "+desc", {VIEW_CATEGORY: CATEGORY}),
+    "views+desc/select2": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
+    "views+desc/select4": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [4]}}),
     "views/stacker_flat": (VIEWS, {"stacker": {"C": [0.1]}}),
     "views/stacker_pooled": (VIEWS, {VIEW_STACKER: {"C": [0.1]}}),
     "default": (VIEWS, None),  # the default config's own tune grid
@@ -86,7 +97,10 @@ def split_models(config) -> dict[str, str]:
 
 
 def grid_of(config, grid) -> list[dict]:
-    grid = grid if grid is not None else OmegaConf.to_container(config.tune.grid, resolve=True)
+    """The candidates of a row: its grid, or (None) the config's own judge and tune.grid."""
+    if grid is None:
+        judge = OmegaConf.to_container(config.judge, resolve=True)
+        return candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge.get("type", "kofn"), judge)
     return [{"type": kind, **params} for kind, spec in grid.items() for params in _expand(spec)]
 
 
@@ -141,8 +155,22 @@ def evaluate(candidates, ballots, gold, spec, objective, seed, shared, jobs, cac
     return CVResult([r[0] for r in results], [dict(candidates[0])] * len(splits), dict(candidates[0]), out_of_fold, [], splits)
 
 
-def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, data_root) -> dict:
-    config = load_config(ROOT / path, data_root=data_root)
+def add_description_views(config, trust_pickle: bool) -> None:
+    """Beside each label-file member, a view of the same model from its description file (the
+    rule extractor). The upstream description files are pickles: only with --trust-pickle."""
+    if not trust_pickle:
+        raise SystemExit("rows with description views read pickled npz files: pass --trust-pickle if you trust them")
+    for entry in list(config.members):
+        if str(entry.path).endswith("-openset.npz"):
+            config.members.append({"name": f"{entry.name}-desc", "model": str(entry.get("model", entry.name)), "type": "described",
+                                   "trust_pickle": True, "extractor": {"type": "rules"},
+                                   "path": str(entry.path).replace("-openset.npz", ".npz")})
+
+
+def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, data_root, trust_pickle=False) -> dict:
+    config = load_config(ROOT / path.removesuffix("+desc"), data_root=data_root)
+    if path.endswith("+desc"):
+        add_description_views(config, trust_pickle)
     models = split_models(config)
     prepared = prepare(config)
     shared = {**shared_settings(config), "objective": objective}
@@ -210,6 +238,7 @@ def main() -> int:
     parser.add_argument("--groupings", help="'local' (the local MER2024 grouper) or a groupings zip: adds mer2024_avg")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--trust-pickle", action="store_true", help="rows '+desc' read the pickled description npz files")
     parser.add_argument("--data-root")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -220,7 +249,7 @@ def main() -> int:
     out = {"gold": args.gold, "seeds": args.seeds, "objective": args.objective, "rows": {}}
     for name in args.rows.split(","):
         path, grid = ROWS[name]
-        out["rows"][name] = run_row(name, path, grid, gold, args.seeds, args.objective, args.groupings, args.jobs, cache, args.data_root)
+        out["rows"][name] = run_row(name, path, grid, gold, args.seeds, args.objective, args.groupings, args.jobs, cache, args.data_root, args.trust_pickle)
     for name, row in out["rows"].items():
         s = row["summary"]
         line = f"{name:34s} EW-L1 F {s['ew_l1_f']['mean']:5.2f} ± {s['ew_l1_f']['std']:4.2f}  M-avg {s['m_avg']['mean']:5.2f} ± {s['m_avg']['std']:4.2f}"

@@ -27,13 +27,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.logistic import LogisticModel
 from judge.category import CategoryCandidates, CategoryJudge, _member_categories
 from judge.fastscore import FastScorer, WordMaps
 from judge.features import ClusterView, Rates, stack_features, targets
 from judge.objective import Objective
 from judge.scored import ScoredJudge
 from judge.stacker import Stacker
-from core.logistic import LogisticModel
 from vocab.ballot import ClipBallot
 
 log = logging.getLogger(__name__)
