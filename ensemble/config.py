@@ -23,7 +23,7 @@ from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
 from ensemble import smoke
 
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd.yaml"
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd_views.yaml"
 
 
 @dataclass
@@ -79,7 +79,7 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
 
 
 def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_root: str | None = None) -> DictConfig:
-    """Read an ensemble config (default: configs/ovmerd.yaml), apply overrides and the data root."""
+    """Read an ensemble config (default: configs/ovmerd_views.yaml), apply overrides and the data root."""
     smoke.register()  # ${smoke:...}: configs/smoke_live.yaml's tiny models, videos and server
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
@@ -99,6 +99,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     config = merge(EnsembleConfig, from_file)
     config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
     apply_overrides(config, overrides)  # a data_root=... override wins over everything
+    anchor_state(config, path)
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "
@@ -110,6 +111,18 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
         raise InputError(f"{path}: {brief(error)}") from None
     check_shape(resolved, path)
     return config
+
+
+def anchor_state(config: DictConfig, path: Path) -> None:
+    """A relative `judge.state` that is not found from the working directory but lies beside
+    the config (a state shipped with it, as configs/ovmerd_views.yaml's) is read from there, so
+    the config works from any directory."""
+    state = config.judge.get("state") if isinstance(config.judge, DictConfig) else None
+    if not isinstance(state, str) or not state or "${" in state or Path(state).is_absolute() or Path(state).exists():
+        return
+    beside = path.parent / state
+    if beside.is_file():
+        config.judge.state = str(beside.resolve())
 
 
 def check_shape(resolved: dict, path) -> None:

@@ -80,10 +80,10 @@ def test_tune_run_evaluate(tmp_path):
 
 
 def test_run_with_env_data_root_and_override(tmp_path):
-    """$OVMER_DATA sets the data root; judge.k=1 (union) changes the answer."""
+    """$OVMER_DATA sets the data root; a judge override (a 1-of-n union) changes the answer."""
     out_union, out_default = tmp_path / "u.csv", tmp_path / "d.csv"
     env = {"OVMER_DATA": str(DATA)}
-    assert run_cli("run", "--out", out_union, "judge.k=1", env=env, cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--out", out_union, "judge={type: kofn, k: 1}", env=env, cwd=tmp_path).returncode == 0
     assert run_cli("run", "--out", out_default, env=env, cwd=tmp_path).returncode == 0
     union, default = read_label_csv(out_union), read_label_csv(out_default)
     assert sum(map(len, union.values())) > sum(map(len, default.values()))

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd.yaml)")
+    parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd_views.yaml)")
     parser.add_argument("--out", required=True, help="submission CSV to write (name,openset)")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
     parser.add_argument(

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd.yaml)")
+    parser.add_argument("--config", help="ensemble config YAML (default: configs/ovmerd_views.yaml)")
     parser.add_argument("--gold", required=True, help="gold CSV (name,openset): the only clips tuning looks at")
     parser.add_argument("--out", required=True, help="tuned config YAML to write (takes `run --config`)")
     parser.add_argument("--state", help="judge state JSON to write for learned judges (default: OUT with .judge.json)")
@@ -162,7 +162,7 @@ def main(args, overrides) -> int:
     tuned.tune.objective = report["objective"]
     if args.report:
         plot = args.plot or _default_beside(args.report, ".png")
-        title = f"{Path(args.config or 'configs/ovmerd.yaml').name}: {params.get('type')} judge, {report['n_clips']} gold clips, {report['folds']}-fold CV"
+        title = f"{Path(args.config or DEFAULT_CONFIG).name}: {params.get('type')} judge, {report['n_clips']} gold clips, {report['folds']}-fold CV"
         tmp = plot + ".tmp.png"
         plot_pr_curve(report["pr_curve"], report["members"], report["ensemble"]["cv"], tmp, title)
         os.replace(tmp, plot)
