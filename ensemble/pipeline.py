@@ -40,7 +40,21 @@ def shared_settings(config: DictConfig) -> dict[str, Any]:
         "lexicon": str(resolved["lexicon"]),
         "cache_dir": str(cache_dir_or_default(resolved.get("cache_dir"))),
         "data_root": str(resolved["data_root"]),
+        "models": member_models(resolved.get("members") or []),
     }
+
+
+def member_models(members: Sequence[Mapping]) -> dict[str, str]:
+    """{member: model}: which model each member is a view of (its `model:` key, default its own
+    name). Judges that pool the views of one model (judge/views.py) declare `models`."""
+    out = {}
+    for index, entry in enumerate(members, start=1):
+        name = str(entry.get("name"))
+        model = entry.get("model", name)
+        if not isinstance(model, str) or not model:
+            raise InputError(f"config: member #{index} ('{name}'): model must be a non-empty text, got {model!r}")
+        out[name] = model
+    return out
 
 
 def build_members(config: DictConfig) -> list[Member]:
@@ -56,6 +70,7 @@ def build_members(config: DictConfig) -> list[Member]:
         if name in seen:
             raise InputError(f"config: member '{name}' is named twice")
         seen.add(name)
+        spec.pop("model", None)  # which model it is a view of: for the judge (member_models)
         members.append(build("member", spec, shared, label=f"member '{name}'"))
     return members
 
