@@ -76,8 +76,16 @@ ROWS = {
     "views+desc/pooled_shares": (VIEWS + "+desc", {VIEW_CATEGORY: CATEGORY}),
     "views+desc/select2": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views+desc/select4": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [4]}}),
+    "views/select2_words_by_views": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "words_by": ["views"]}}),
+    "views/margin3": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [3.0]}}),
+    "views/margin6": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [6.0]}}),
+    "views/margin10": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [10.0]}}),
     "views/stacker_flat": (VIEWS, {"stacker": {"C": [0.1]}}),
     "views/stacker_pooled": (VIEWS, {VIEW_STACKER: {"C": [0.1]}}),
+    # For the MER2024 track (--objective mer2024_avg): k-of-n votes (more labels, higher recall)
+    # against the EW-tuned judge, chosen inside the training folds.
+    "ovmerd/mer2024_grid": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": CATEGORY}),
+    "views/mer2024_grid": (VIEWS, {"kofn": {"k": [2, 4, 6, 8, 10, 12]}, VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "default": (VIEWS, None),  # the default config's own tune grid
 }
 

@@ -49,16 +49,24 @@ class ModelBallot(ClipBallot):
     shares: dict[str, dict[str, float]] = field(default_factory=dict)
     views: dict[str, list[str]] = field(default_factory=dict)  # model -> its views present
     source: ClipBallot | None = None
+    # Whose counts pick a cluster's emitted word: "models" (each model once) or "views" (every view).
+    words_by: str = "models"
+
+    def surface_word(self, cluster: str) -> str:
+        if self.words_by == "views" and self.source is not None:
+            return self.source.surface_word(cluster)
+        return super().surface_word(cluster)
 
 
-def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] | None, quorum: float) -> ModelBallot:
+def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] | None, quorum: float,
+               words_by: str = "models") -> ModelBallot:
     """The model ballot of one clip: views outside `keep` dropped, each model's views pooled."""
     present = [m for m in ballot.members if keep is None or m in keep]
     source = ballot if len(present) == len(ballot.members) else ballot.without([m for m in ballot.members if m not in present])
     views: dict[str, list[str]] = {}
     for member in present:
         views.setdefault(model_of.get(member, member), []).append(member)
-    out = ModelBallot(clip=ballot.clip, members=list(views), views=views, source=source)
+    out = ModelBallot(clip=ballot.clip, members=list(views), views=views, source=source, words_by=words_by)
     for model, names in views.items():
         out.n_labels[model] = int(round(np.mean([source.n_labels.get(m, 0) for m in names])))
     for cluster, by_member in source.votes.items():
@@ -85,10 +93,11 @@ def member_words(ballots: Sequence[ClipBallot], member: str) -> dict[str, list[s
 
 
 def select_views(ballots: Sequence[ClipBallot], gold: Gold, model_of: Mapping[str, str], maps: WordMaps,
-                 per_model: int, objective: Objective) -> set[str]:
-    """Each model's best `per_model` views by their own score on the training clips (0: all)."""
+                 per_model: int, objective: Objective, margin: float = 0.0) -> set[str]:
+    """Each model's best `per_model` views by their own score on the training clips (0: all);
+    with `margin` > 0, only those within `margin` points of the model's best view."""
     members = sorted({m for b in ballots for m in b.members})
-    if not per_model:
+    if not per_model and not margin:
         return set(members)
     clips = [b.clip for b in ballots if b.clip in gold]
     scorer = FastScorer(maps.lexicon, {c: gold[c] for c in clips}, maps)
@@ -98,7 +107,11 @@ def select_views(ballots: Sequence[ClipBallot], gold: Gold, model_of: Mapping[st
         said = member_words(answered, member)
         value = objective.value(scorer([b.clip for b in answered], said)) if answered else -1e9
         by_model.setdefault(model_of.get(member, member), []).append((-value, member))
-    return {m for ranked in by_model.values() for _, m in sorted(ranked)[:per_model]}
+    kept = set()
+    for ranked in by_model.values():
+        ranked = sorted(ranked)[: per_model or None]
+        kept.update(m for value, m in ranked if not margin or -value >= -ranked[0][0] - margin)
+    return kept
 
 
 @dataclass
@@ -109,8 +122,12 @@ class _ViewsFields:
     quorum: float = 0.0
     # Keep each model's best n views, chosen on the training clips (0: every view).
     views_per_model: int = 0
+    # With views_per_model or alone: keep only views within this many points of the model's best view (0: off).
+    view_margin: float = 0.0
     # Vote features: the share of a model's views naming the candidate (True) or 0/1 (False).
     shares: bool = True
+    # The emitted word of a cluster: the one most models used ("models") or most views ("views").
+    words_by: str = "models"
 
 
 class ViewsMixin:
@@ -123,6 +140,11 @@ class ViewsMixin:
         n = self.views_per_model
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InputError(f"judge '{self.kind}': views_per_model must be an integer >= 0, got {n!r}")
+        m = self.view_margin
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not m >= 0:
+            raise InputError(f"judge '{self.kind}': view_margin must be a number >= 0, got {m!r}")
+        if self.words_by not in ("models", "views"):
+            raise InputError(f"judge '{self.kind}': words_by must be models or views, got {self.words_by!r}")
         if self.models is not None and not isinstance(self.models, Mapping):
             raise InputError(f"judge '{self.kind}': models must map member names to model names")
 
@@ -132,7 +154,7 @@ class ViewsMixin:
     def pool(self, ballot: ClipBallot) -> ModelBallot:
         if isinstance(ballot, ModelBallot):
             return ballot
-        return pool_views(ballot, self.model_of_, self.kept_views_, self.quorum)
+        return pool_views(ballot, self.model_of_, self.kept_views_, self.quorum, self.words_by)
 
     def fit(self, ballots: Sequence[ClipBallot], gold: Gold | None = None):
         if gold is None:
@@ -143,7 +165,7 @@ class ViewsMixin:
         maps = WordMaps(self._lexicon())
         self.kept_views_ = select_views(
             [b for b in ballots if b.clip in gold], gold, self.model_of_, maps, self.views_per_model,
-            self._calibration_objective(),
+            self._calibration_objective(), self.view_margin,
         )
         return ScoredJudge.fit(self, [self.pool(b) for b in ballots], gold)
 

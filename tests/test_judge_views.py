@@ -79,6 +79,8 @@ def test_view_selection_keeps_the_better_view(real):
     models = {"good": "M", "bad": "M"}
     assert select_views(ballots, gold, models, maps, 1, Objective.parse("ew_l1_f")) == {"good"}
     assert select_views(ballots, gold, models, maps, 0, Objective.parse("ew_l1_f")) == {"good", "bad"}
+    assert select_views(ballots, gold, models, maps, 0, Objective.parse("ew_l1_f"), margin=5.0) == {"good"}
+    assert select_views(ballots, gold, models, maps, 0, Objective.parse("ew_l1_f"), margin=100.0) == {"good", "bad"}
     judge = ViewCategory(**CATEGORY, models=models, views_per_model=1).fit(ballots, gold)
     assert judge.kept_views_ == {"good"}
     assert not any("bored" in words for words in judge.predict(ballots).values())
@@ -107,7 +109,8 @@ def test_state_round_trips_and_a_changed_member_list_is_refused(real, tmp_path, 
 
 
 @pytest.mark.parametrize("bad, message", [({"quorum": 1.5}, "quorum"), ({"views_per_model": -1}, "views_per_model"),
-                                          ({"models": ["a"]}, "models must map")])
+                                          ({"models": ["a"]}, "models must map"), ({"view_margin": -1}, "view_margin"),
+                                          ({"words_by": "judges"}, "words_by")])
 def test_bad_view_parameters_are_refused(real, bad, message):
     gold, clips, labels, _, vocab = real
     with pytest.raises(InputError, match=message):
