@@ -49,7 +49,9 @@ def member_models(members: Sequence[Mapping]) -> dict[str, str]:
     name). Judges that pool the views of one model (judge/views.py) declare `models`."""
     out = {}
     for index, entry in enumerate(members, start=1):
-        name = str(entry.get("name"))
+        if not entry.get("name"):
+            continue  # build_members reports it
+        name = str(entry["name"])
         model = entry.get("model", name)
         if not isinstance(model, str) or not model:
             raise InputError(f"config: member #{index} ('{name}'): model must be a non-empty text, got {model!r}")

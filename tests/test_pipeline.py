@@ -170,7 +170,9 @@ def test_collect_labels_refuses_descriptions_and_warns_about_mute_members(tmp_pa
 
 def test_shared_settings_resolve_the_config(config, tmp_path, monkeypatch):
     monkeypatch.delenv("OVMER_CACHE", raising=False)
-    assert shared_settings(config) == {"lexicon": LEXICON, "cache_dir": str(default_cache_dir()), "data_root": str(DATA)}
+    shared = shared_settings(config)
+    assert shared.pop("models") == {m.name: m.name for m in config.members}  # no `model:` keys: each its own
+    assert shared == {"lexicon": LEXICON, "cache_dir": str(default_cache_dir()), "data_root": str(DATA)}
     own = load_config(write_config(tmp_path, cache_dir=str(tmp_path / "c")), data_root=str(DATA))
     assert shared_settings(own)["cache_dir"] == str(tmp_path / "c")
 

@@ -19,7 +19,7 @@ from core.files import atomic_write_text, remove_stale_parts
 from core.labels import read_label_csv, write_label_csv
 from core.state import read_state, write_state
 from ensemble.cli import main
-from tests.support import DATA, GOLD, LEXICON, baseline_file
+from tests.support import DATA, GOLD, LEXICON, REPO, baseline_file
 
 TWO = f"members=[{{name: a, path: {baseline_file('Otter')}}}, {{name: b, path: {baseline_file('mPLUG-Owl')}}}]"
 
@@ -32,7 +32,8 @@ def one_error_line(capsys) -> str:
 
 
 def run(tmp_path, *overrides) -> int:
-    return main(["run", "--out", str(tmp_path / "out.csv"), "--data-root", str(DATA), TWO, *overrides])
+    return main(["run", "--config", str(REPO / "configs" / "ovmerd.yaml"), "--out", str(tmp_path / "out.csv"),
+                 "--data-root", str(DATA), TWO, *overrides])
 
 
 @pytest.mark.parametrize("value, message", [
