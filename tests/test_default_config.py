@@ -62,3 +62,18 @@ def test_a_changed_member_list_asks_for_tune(tmp_path, capsys):
     assert last.startswith("error: ") and "fitted on 32 members" in last and "the config has 31" in last
     assert "run `tune` again" in last
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_tune_on_gold_reproduces_the_shipped_state(tmp_path):
+    """`tune` of the default config on gold_dev.csv gives the shipped state (same views kept,
+    same threshold, same coefficients to 1e-9): the shipped file is what the README says it is."""
+    out, state = tmp_path / "tuned.yaml", tmp_path / "state.json"
+    argv = ["tune", "--gold", str(DATA / "ovmerd" / "gold_dev.csv"), "--out", str(out), "--state", str(state),
+            "--data-root", str(DATA), "--no-loo", "--no-cache", "--jobs", "1"]
+    assert main(argv) == 0
+    fresh = read_state(state, "judge.view_category")
+    shipped = read_state(DEFAULT_CONFIG.parent / "ovmerd_views.judge.json", "judge.view_category")
+    assert fresh["kept_views"] == shipped["kept_views"] and fresh["view_members"] == shipped["view_members"]
+    assert fresh["threshold"] == pytest.approx(shipped["threshold"])
+    assert fresh["model"]["coef"] == pytest.approx(shipped["model"]["coef"], abs=1e-9)
