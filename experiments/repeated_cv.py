@@ -7,7 +7,7 @@ folds. The headline seeds (default 11, 12, 13) were not used while designing (se
 Prints one JSON object on stdout (and a table on stderr).
 
     python experiments/repeated_cv.py --gold ../shared/data/ovmerd/gold_dev.csv [--seeds 11 12 13]
-        [--rows default,ovmerd,...] [--objective ew_l1_f] [--groupings local] [--jobs 2]
+        [--rows default,ovmerd/category,...] [--objective ew_l1_f|mer2024_avg] [--groupings local] [--jobs 2]
 
 Rows (config, judge grid): see ROWS. A member's `model:` key groups views (judge/views.py).
 """
@@ -35,7 +35,16 @@ from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
 from judge.tuning import (  # noqa: E402
-    CVResult, Scorer, ScorerSpec, candidates, cross_validate, fit_and_score, fit_code_version, folds, gold_clips_of, summarise,
+    CVResult,
+    Scorer,
+    ScorerSpec,
+    candidates,
+    cross_validate,
+    fit_and_score,
+    fit_code_version,
+    folds,
+    gold_clips_of,
+    summarise,
 )
 from vocab.lexicon import load_lexicon  # noqa: E402
 
@@ -254,6 +263,10 @@ def main() -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     gold = read_label_csv(args.gold)
     cache = None if args.no_cache else str(ROOT / ".cache" / "tune")
+    if args.objective == "mer2024_avg" and args.groupings == "local" and args.jobs != 1:
+        # The local scorer is defined in this script, which joblib's worker processes cannot import.
+        log.info("--objective mer2024_avg with the local grouper runs in one process (--jobs 1)")
+        args.jobs = 1
     out = {"gold": args.gold, "seeds": args.seeds, "objective": args.objective, "rows": {}}
     for name in args.rows.split(","):
         path, grid = ROWS[name]

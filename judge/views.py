@@ -20,9 +20,8 @@ is an error asking for `tune` again.
 """
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -35,8 +34,6 @@ from judge.objective import Objective
 from judge.scored import ScoredJudge
 from judge.stacker import Stacker
 from vocab.ballot import ClipBallot
-
-log = logging.getLogger(__name__)
 
 Gold = Mapping[str, Sequence[str]]
 
@@ -245,7 +242,7 @@ class ViewStacker(_ViewsFields, ViewsMixin, Stacker):
         self._check_views()
 
     def _features(self, v: ClusterView, own: np.ndarray | None = None) -> np.ndarray:
-        X, names = stack_features(v, self.members_, self.rates_, self.word_maps_, own=own)
+        X, _ = stack_features(v, self.members_, self.rates_, self.word_maps_, own=own)
         if self.shares and isinstance(v.ballot, ModelBallot) and len(v.clusters):
             X[:, : len(self.members_)] = share_matrix(v.ballot, v.clusters, self.members_)
         return X

@@ -7,9 +7,9 @@ import pytest
 
 from core.errors import InputError
 from judge.category import CategoryJudge
-from judge.views import ViewCategory, ViewStacker, pool_views, select_views
 from judge.fastscore import WordMaps
 from judge.objective import Objective
+from judge.views import ViewCategory, ViewStacker, pool_views, select_views
 from members.readers import read_label_sets
 from tests.support import LEXICON, affectgpt_file, baseline_file
 from vocab.ballot import make_ballot
