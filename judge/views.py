@@ -20,6 +20,7 @@ is an error asking for `tune` again.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
-from judge.category import CategoryCandidates, CategoryJudge, _member_categories
+from judge.category import LAMBDAS, N_TAUS, CategoryCandidates, CategoryJudge, _member_categories
 from judge.fastscore import FastScorer, WordMaps
 from judge.features import ClusterView, Rates, stack_features, targets
 from judge.objective import Objective
@@ -279,6 +280,28 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
     def _check_params(self) -> None:
         super()._check_params()
         self._check_views()
+
+    # The category judge may fit, calibrate and predict in batches that read votes straight off
+    # the ballots; the share-of-views features live in _candidates, so this judge keeps to the
+    # clip-by-clip statement of the same computations.
+    def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        getattr(CategoryJudge, "_learn_clip_by_clip", CategoryJudge._learn)(self, views, scorer)
+
+    def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
+        objective = self._calibration_objective()
+        matrices = [self._matrix(v) for v in views]
+        clips = [v.ballot.clip for v in views]
+        best, best_value = 0.5, -math.inf
+        grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
+        for tau in grid:
+            predictions = {
+                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau)))
+                for v, matrix in zip(views, matrices)
+            }
+            value = objective.value(scorer(clips, predictions))
+            if value > best_value + 1e-12:
+                best, best_value = float(tau), value
+        return best
 
     def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
         cands = super()._candidates(v, train_gold)

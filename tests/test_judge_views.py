@@ -115,3 +115,14 @@ def test_bad_view_parameters_are_refused(real, bad, message):
     gold, clips, labels, _, vocab = real
     with pytest.raises(InputError, match=message):
         ViewCategory(**CATEGORY, **bad).fit(ballots_of(labels, vocab, clips[:10]), gold)
+
+
+def test_share_features_reach_the_fitted_model(real):
+    """Views that disagree give fractional vote features: the fit with shares differs from the
+    0/1 fit (a batched fitting path that read votes off the ballots would make them equal)."""
+    gold, clips, labels, models, vocab = real
+    ballots = ballots_of(labels, vocab, clips)
+    shares = ViewCategory(**CATEGORY, models=models).fit(ballots, gold)
+    binary = ViewCategory(**CATEGORY, models=models, shares=False).fit(ballots, gold)
+    assert shares.coefficients()["vote:AffectGPT"] != pytest.approx(binary.coefficients()["vote:AffectGPT"])
+    assert shares.feature_names_ == binary.feature_names_
