@@ -44,9 +44,9 @@ def npz_keys(path: Path) -> list[str]:
 def _read_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
     version = npy_format.read_magic(stream)
     if version == (1, 0):
-        shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
+        shape, _fortran, dtype = npy_format.read_array_header_1_0(stream)
     elif version == (2, 0):
-        shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
+        shape, _fortran, dtype = npy_format.read_array_header_2_0(stream)
     else:
         raise ValueError(f"unsupported .npy format version {version}")
     return shape, dtype
