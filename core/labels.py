@@ -132,7 +132,7 @@ def check_name(name: str, path: str | Path, row: int | None) -> str:
         raise InputError(f"{where(path, row)}: clip name longer than {MAX_NAME_CHARS} characters ({excerpt(name)})")
     if has_surrogates(name):
         raise InputError(f"{where(path, row)}: clip name is not valid UTF-8 text ({excerpt(name)})")
-    return name
+    return sys.intern(name)  # one string per clip, shared by every member file and the gold
 
 
 def format_openset(labels: Sequence[str]) -> str:

@@ -6,8 +6,11 @@ is 1,200 characters (so np.load builds a 4.8 GB fixed-width array from a few MB 
 one long malformed row does in the upstream files), then reads each with
 members.readers.read_outputs in a fresh process and prints one JSON object, last:
 
-    {"csv": {"rows": ..., "seconds": ..., "peak_rss_mb": ...}, "npz": {...},
+    {"csv": {"rows": ..., "seconds": ..., "peak_rss_mb": ...}, "npz": {...}, "ensemble": {...},
      "import_peak_rss_mb": ...}
+
+"ensemble" reads a 200,000-row x 4-label CSV 11 times and keeps every result, as a run over
+11 members does: the readers' share of the 1.5 GB budget for 200,000 clips x 11 members.
 
 `--repo DIR` measures another checkout's readers (e.g. the main branch, for before/after).
 Synthetic words only: nothing from the shared data is used.
@@ -35,11 +38,13 @@ from members.readers import read_outputs
 path = sys.argv[2]
 if path == "-":
     print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})); sys.exit()
+copies = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 start = time.perf_counter()
-outputs = read_outputs(path)
+kept = [read_outputs(path) for _ in range(copies)]  # all kept, as a run keeps every member's outputs
 seconds = time.perf_counter() - start
-labels = sum(len(o.labels) for o in outputs.values())
-print(json.dumps({"rows": len(outputs), "labels": labels, "seconds": round(seconds, 2),
+outputs = kept[0]
+labels = sum(len(o.labels) for o in outputs.values()) * copies
+print(json.dumps({"rows": len(outputs) * copies, "labels": labels, "seconds": round(seconds, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 
@@ -95,8 +100,8 @@ def write_npz(path: Path, rows: int, wide: int, seed: int = 0) -> None:
         _write_npy_rows(archive, "fileitems", items(), rows, wide)
 
 
-def measure(repo: Path, path: Path | str) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(repo), str(path)], capture_output=True, text=True, check=False)
+def measure(repo: Path, path: Path | str, copies: int = 1) -> dict:
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(repo), str(path), str(copies)], capture_output=True, text=True, check=False)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -110,23 +115,27 @@ def main() -> None:
     parser.add_argument("--csv-labels", type=int, default=50)
     parser.add_argument("--npz-rows", type=int, default=1_000_000)
     parser.add_argument("--npz-width", type=int, default=1200, help="characters of the widest npz item")
-    parser.add_argument("--only", choices=["csv", "npz"], help="measure one file only")
+    parser.add_argument("--members", type=int, default=11, help="members of the 'ensemble' measurement")
+    parser.add_argument("--member-labels", type=int, default=4, help="labels per clip in the 'ensemble' measurement")
+    parser.add_argument("--only", choices=["csv", "npz", "ensemble"], help="measure one file only")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"member-{args.csv_rows}x{args.csv_labels}.csv"
     npz_path = folder / f"member-{args.npz_rows}w{args.npz_width}-openset.npz"
+    member_path = folder / f"member-{args.csv_rows}x{args.member_labels}.csv"
     if args.generate_only:
         # Written under a temporary name first, so an interrupted run leaves no half file to reuse.
         for path, write, sizes in ((csv_path, write_csv, (args.csv_rows, args.csv_labels)),
-                                   (npz_path, write_npz, (args.npz_rows, args.npz_width))):
+                                   (npz_path, write_npz, (args.npz_rows, args.npz_width)),
+                                   (member_path, write_csv, (args.csv_rows, args.member_labels))):
             if not path.exists():
                 partial = path.with_name(path.name + ".part")
                 write(partial, *sizes)
                 partial.replace(path)
         return
-    if not (csv_path.exists() and npz_path.exists()):
+    if not (csv_path.exists() and npz_path.exists() and member_path.exists()):
         # In a child: Linux carries a process's peak RSS across fork and exec, so a parent that
         # grew while generating would raise every measured child's figure.
         subprocess.run([sys.executable, *sys.argv, "--generate-only"], check=True)
@@ -134,6 +143,10 @@ def main() -> None:
     for kind, path in (("csv", csv_path), ("npz", npz_path)):
         if args.only in (None, kind):
             result[kind] = {"file_mb": round(path.stat().st_size / 2**20, 1), **measure(Path(args.repo), path)}
+    if args.only in (None, "ensemble"):
+        # The readers' share of a whole run: every member's outputs for 200,000 clips held at once.
+        result["ensemble"] = {"members": args.members, "file_mb": round(member_path.stat().st_size / 2**20, 1),
+                              **measure(Path(args.repo), member_path, args.members)}
     print(json.dumps(result))
 
 
