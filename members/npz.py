@@ -32,13 +32,19 @@ CHUNK_BYTES = 4 << 20  # rows are read about 4 MB at a time
 MAX_ROW_CHARS = 1 << 16
 
 
+def _short(error: BaseException, limit: int = 120) -> str:
+    """The error's name and message, cut (and marked) so that a forged header is not echoed whole."""
+    text = str(error)
+    return f"{type(error).__name__}: {text if len(text) <= limit else text[:limit] + f'... ({len(text)} characters)'}"
+
+
 def npz_keys(path: Path) -> list[str]:
     """The array names of an npz file (its `.npy` members), without reading any array."""
     try:
         with zipfile.ZipFile(path) as archive:
             return [name[:-4] for name in archive.namelist() if name.endswith(".npy")]
     except NPZ_ERRORS as error:
-        raise InputError(f"{path}: not a readable npz file ({type(error).__name__}: {error})") from None
+        raise InputError(f"{path}: not a readable npz file ({_short(error)})") from None
 
 
 def _read_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
@@ -58,7 +64,14 @@ class StringArray:
     def __init__(self, archive: zipfile.ZipFile, path: Path, key: str):
         self.path, self.key = path, key
         self._stream = archive.open(key + ".npy")
-        shape, dtype = _read_header(self._stream)
+        try:
+            self.length, self.dtype = self._check(*_read_header(self._stream))
+        except BaseException:
+            self._stream.close()
+            raise
+
+    def _check(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, np.dtype]:
+        path, key = self.path, self.key
         if dtype.hasobject:
             raise InputError(f"{path}: array '{key}' holds Python objects (a pickle), not strings; it is not loaded")
         if len(shape) != 1:
@@ -68,7 +81,16 @@ class StringArray:
         width = dtype.itemsize // (4 if dtype.kind == "U" else 1)
         if width > MAX_ROW_CHARS:
             raise InputError(f"{path}: array '{key}' has rows {width} characters wide, more than {MAX_ROW_CHARS}")
-        self.length, self.dtype = shape[0], dtype
+        return shape[0], dtype
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> StringArray:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __len__(self) -> int:
         return self.length
@@ -99,4 +121,4 @@ def open_npz(path: Path) -> Iterator[zipfile.ZipFile]:
     except NPZ_ERRORS as error:
         if isinstance(error, InputError):
             raise
-        raise InputError(f"{path}: not a readable npz file ({type(error).__name__}: {error})") from None
+        raise InputError(f"{path}: not a readable npz file ({_short(error)})") from None

@@ -70,9 +70,8 @@ def read_label_npz(path: Path, only: Collection[str] | None = None, strict: bool
     seen: dict[str, int] = {}
     malformed: list[str] = []
     cache = LabelCache()
-    with open_npz(path) as archive:
-        names = StringArray(archive, path, "filenames")
-        items = StringArray(archive, path, "fileitems")
+    with open_npz(path) as archive, StringArray(archive, path, "filenames") as names, \
+            StringArray(archive, path, "fileitems") as items:
         if len(names) != len(items):
             raise InputError(f"{path}: {len(names)} filenames but {len(items)} fileitems")
         for index, (raw_name, item) in enumerate(zip(names, items)):

@@ -8,6 +8,7 @@ import logging
 import zipfile
 
 import numpy as np
+from numpy.lib import format as npy_format
 import pytest
 
 from core.errors import InputError
@@ -165,6 +166,18 @@ def test_arrays_of_the_wrong_kind(tmp_path, items, message):
         read_outputs(path)
 
 
+def test_forged_header_asking_for_huge_rows(tmp_path):
+    """A header claiming '<U100000' rows is refused before any row is read (no gigabyte buffers)."""
+    path = tmp_path / "m-openset.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key in ("filenames", "fileitems"):
+            header = io.BytesIO()
+            npy_format.write_array_header_1_0(header, {"descr": "<U100000", "fortran_order": False, "shape": (10**9,)})
+            archive.writestr(f"{key}.npy", header.getvalue())
+    with pytest.raises(InputError, match=r"array 'filenames' has rows 100000 characters wide, more than 65536"):
+        read_outputs(path)
+
+
 def test_bytes_arrays_are_utf8_and_bad_bytes_name_the_row(tmp_path):
     good = _npz(tmp_path, filenames=np.array([b"a", b"b"]), fileitems=np.array(["[café]".encode(), b"[sad]"]))
     assert read_label_sets(good) == {"a": ["café"], "b": ["sad"]}
@@ -185,7 +198,8 @@ def test_streaming_reads_across_chunks(tmp_path, monkeypatch):
     names = [f"c{i:04d}" for i in range(10)]
     path = _npz(tmp_path, filenames=np.array(names), fileitems=np.array(["[x]"] * 10))
     with open_npz(path) as archive:
-        assert list(StringArray(archive, path, "filenames")) == names
+        with StringArray(archive, path, "filenames") as array:
+            assert list(array) == names
 
 
 # ---- bounds ------------------------------------------------------------------------------------------
