@@ -101,7 +101,8 @@ def write_npz(path: Path, rows: int, wide: int, seed: int = 0) -> None:
 
 
 def measure(repo: Path, path: Path | str, copies: int = 1) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(repo), str(path), str(copies)], capture_output=True, text=True, check=False)
+    command = [sys.executable, "-c", MEASURE, str(repo), str(path), str(copies)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -185,7 +185,8 @@ def read_jsonl(path: Path, only: Collection[str] | None = None) -> Outputs:
             labels = [shared.setdefault(label, label) for label in labels]
         description = record.get("description")
         if description is not None and not isinstance(description, str):
-            raise InputError(f"{where(path, row_number, name)}: \"description\" must be a string, got {type(description).__name__}")
+            kind = type(description).__name__
+            raise InputError(f"{where(path, row_number, name)}: \"description\" must be a string, got {kind}")
         if description is not None and has_surrogates(description):
             raise InputError(f"{where(path, row_number, name)}: description is not valid Unicode text ({excerpt(description)})")
         if labels is None and description is None:

@@ -8,8 +8,8 @@ import logging
 import zipfile
 
 import numpy as np
-from numpy.lib import format as npy_format
 import pytest
+from numpy.lib import format as npy_format
 
 from core.errors import InputError
 from core.factory import build
