@@ -8,8 +8,8 @@ Bounds (one place, enforced by every reader): a label longer than MAX_LABEL_CHAR
 with more than MAX_LABELS labels, or a clip name longer than MAX_NAME_CHARS is an input
 error. They are far above anything a model names (the real files: 157 characters at most,
 inside a malformed sentence row; 25 labels at most) and keep a hostile or broken file
-from filling memory one row at a time. Error messages quote at most EXCERPT_CHARS of an
-offending field, marked as an excerpt.
+from filling memory one row at a time. Error messages quote an offending field only as a
+short marked excerpt (core.errors.excerpt).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from core.errors import InputError, where
+from core.errors import InputError, excerpt, where
 from core.files import atomic_write_text
 
 LabelSets = dict[str, list[str]]
@@ -27,21 +27,12 @@ LabelSets = dict[str, list[str]]
 MAX_LABEL_CHARS = 200
 MAX_LABELS = 100
 MAX_NAME_CHARS = 200
-EXCERPT_CHARS = 40
 
-# Python decodes undecodable bytes to these with errors="surrogateescape"; valid UTF-8 never does.
+#  Python decodes undecodable bytes to these with errors="surrogateescape"; valid UTF-8 never does.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters a written label or clip name cannot hold: the openset and CSV syntax around it.
 _UNWRITABLE_LABEL = re.compile("['\",\r\n]")
 _UNWRITABLE_NAME = re.compile("[\",\r\n]")
-
-
-def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """A short, clearly marked excerpt of a field for an error message (never the whole field)."""
-    text = str(text)
-    if len(text) <= limit:
-        return f"excerpt {text!r}"
-    return f"excerpt {text[:limit]!r}... ({len(text)} characters)"
 
 
 def has_surrogates(text: str) -> bool:

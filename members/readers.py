@@ -20,13 +20,12 @@ from typing import Collection
 
 import numpy as np
 
-from core.errors import InputError, where
+from core.errors import InputError, excerpt, where
 from core.labels import (
     LabelCache,
     check_labels,
     check_name,
     check_unique,
-    excerpt,
     has_surrogates,
     parse_openset,
     parse_openset_lenient,

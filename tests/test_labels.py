@@ -201,7 +201,7 @@ def test_error_messages_quote_only_an_excerpt(tmp_path):
     path = tmp_path / "bad.csv"
     sentence = "Based on the input, it appears " * 300
     path.write_text(f'name,openset\na,"{sentence}"\n')
-    message = r"bad\.csv, row 2, clip a: unparsable openset \(not a bracketed list: excerpt 'Based"
+    message = r"bad\.csv, row 2, clip a: unparsable openset \(not a bracketed list: «Based"
     with pytest.raises(InputError, match=message) as caught:
         read_label_csv(path)
     assert "characters)" in str(caught.value) and len(str(caught.value)) < 300
