@@ -28,7 +28,8 @@ MAX_LABEL_CHARS = 200
 MAX_LABELS = 100
 MAX_NAME_CHARS = 200
 
-#  Python decodes undecodable bytes to these with errors="surrogateescape"; valid UTF-8 never does.
+
+# Python decodes undecodable bytes to these with errors="surrogateescape"; valid UTF-8 never does.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters a written label or clip name cannot hold: the openset and CSV syntax around it.
 _UNWRITABLE_LABEL = re.compile("['\",\r\n]")
