@@ -104,7 +104,8 @@ class CategoryJudge(ScoredJudge):
             for cat in sorted(cats):
                 keys.append((i, cat))
                 voters.append(cats[cat])
-                positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in cats[cat]) / len(cats[cat]))
+                # Sums over voters go in sorted member order (a set's order follows the hash seed).
+                positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in sorted(cats[cat])) / len(cats[cat]))
         rel = self.rates_.member
         total_rel = sum(rel.get(m, 0.0) for m in present) or 1.0
         per_mapping = {i: 0 for i in indices}
@@ -118,7 +119,7 @@ class CategoryJudge(ScoredJudge):
             row = [float(m in who) for m in self.members_]
             row += [
                 len(who) / n_present,
-                sum(rel.get(m, 0.0) for m in who) / total_rel,
+                sum(rel.get(m, 0.0) for m in sorted(who)) / total_rel,
                 max(rel.get(m, 0.0) for m in who),
                 self.rates_.prior(f"{i}|{cat}", own),
                 pos,

@@ -114,9 +114,11 @@ def coarse_agreement(v: ClusterView, weights: Mapping[str, float], wheel_indices
         for cluster, row in zip(v.clusters, v.rows):
             if row[i] is not None:
                 voters_by_category.setdefault(row[i], set()).update(v.ballot.votes[cluster])
+        # Summed in sorted member order: a set's order follows the hash seed, and so would the last bits.
+        weight_of = {cat: sum(weights.get(m, 0.0) for m in sorted(voters)) for cat, voters in voters_by_category.items()}
         for j, row in enumerate(v.rows):
             if row[i] is not None:
-                out[j] += sum(weights.get(m, 0.0) for m in voters_by_category[row[i]]) / total
+                out[j] += weight_of[row[i]] / total
     return out / len(wheel_indices)
 
 
