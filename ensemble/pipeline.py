@@ -18,7 +18,7 @@ from core.factory import build
 from core.settings import cache_dir_or_default
 from judge.base import Judge
 from members.base import Clip, Member
-from vocab.ballot import ClipBallot, make_ballot
+from vocab.ballot import BallotMaker, ClipBallot
 from vocab.base import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,9 @@ def prepare(config: DictConfig, clips: Sequence[str] | None = None, progress: bo
         log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
     vocabulary = build_vocabulary(config).fit(words)
+    make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
     ballots = [
-        make_ballot(clip, labels[clip], vocabulary)
+        make_ballot(clip, labels[clip])
         for clip in tqdm(selected, desc="ballots", unit="clip", disable=not progress or None, leave=False)
     ]
     return Prepared(names, selected, labels, vocabulary, ballots)
