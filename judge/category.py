@@ -20,9 +20,11 @@ import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
+from judge.category_batch import build_batch, choose_batch
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
 from judge.features import ClusterView, Rates
 from judge.scored import ScoredJudge
+from vocab.ballot import ClipBallot
 
 N_TAUS = 19
 LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
@@ -50,6 +52,11 @@ def _member_categories(v: ClusterView, maps, indices: Sequence[int]) -> dict[str
                         seen = out[member][i]
                         seen[row[i]] = min(position, seen.get(row[i], position))
     return out
+
+
+def _answers(clips: Sequence[str], words: Sequence[Sequence[str]], chosen: Sequence[Sequence[int]]) -> dict[str, list[str]]:
+    """{clip: the surface words of its chosen clusters, in order, each once}."""
+    return {clip: list(dict.fromkeys(own[j] for j in kept)) for clip, own, kept in zip(clips, words, chosen)}
 
 
 @dataclass
@@ -247,20 +254,38 @@ class CategoryJudge(ScoredJudge):
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
         objective = self._calibration_objective()
-        matrices = [self._matrix(v) for v in views]
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
         grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
+        if self.utility == "expected_f":
+            batch = build_batch(self, [v.ballot for v in views])
+        else:
+            matrices = [self._matrix(v) for v in views]
         for tau in grid:
-            predictions = {
-                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau))) for v, matrix in zip(views, matrices)
-            }
+            if self.utility == "expected_f":
+                predictions = _answers(batch.clips, batch.words, choose_batch(self, batch, tau))
+            else:
+                predictions = {
+                    v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau)))
+                    for v, matrix in zip(views, matrices)
+                }
             value = objective.value(scorer(clips, predictions))
             if value > best_value + 1e-12:
                 best, best_value = float(tau), value
         return best
 
     # ---- prediction -----------------------------------------------------------------------
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        """Every clip at once (judge/category_batch.py) for expected_f; the same answers as clip by clip."""
+        if self.utility != "expected_f" or not ballots:
+            return super().predict(ballots)
+        if self.needs_fit:
+            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
+        if not hasattr(self, "word_maps_"):
+            self.word_maps_ = WordMaps(self._lexicon())
+        batch = build_batch(self, ballots)
+        return _answers(batch.clips, batch.words, choose_batch(self, batch, self.threshold_))
+
     def _kept(self, v: ClusterView) -> list[int]:
         return self._choose(*self._matrix(v), self.threshold_)
 

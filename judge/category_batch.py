@@ -1,0 +1,284 @@
+"""The category judge over many clips at once: the same evidence and greedy choice as
+`CategoryJudge._candidates`, `_matrix` and `_choose`, as array operations over all clips.
+
+A challenge run judges 20,000 clips; clip by clip, the judge spent most of its time in
+small Python loops and numpy calls on arrays of a dozen values. Here the ballots are
+flattened once (one row per member word), the candidate (mapping, category) features of
+every clip form one matrix scored in one call, and the greedy choice advances every clip one
+step at a time. Every number is computed by the same operations in the same order as the
+clip-by-clip code (sums over voters in sorted member order, the per-mapping sums in
+candidate order), so the answers are the same to the last bit
+(tests/test_judge_category_batch.py compares them).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from vocab.ballot import ClipBallot
+
+if TYPE_CHECKING:  # the judge module imports this one
+    from judge.category import CategoryJudge
+
+
+@dataclass
+class CategoryBatch:
+    """What the greedy choice needs for many clips, independent of the threshold.
+
+    slots are the clusters of every clip (clip after clip, clusters sorted); slot_cands[s, ii]
+    is the candidate (row of `p`) that slot s's surface word lands on under mapping ii, or -1.
+    """
+
+    clips: list[str]
+    words: list[list[str]]  # per clip: the surface word of each cluster, clusters sorted
+    slot_start: np.ndarray  # (n_clips + 1,) first slot of each clip
+    slot_cands: np.ndarray  # (n_slots, n_mappings)
+    p: np.ndarray  # (n_candidates,) probability of each candidate
+    G: np.ndarray  # (n_clips, n_mappings) expected gold size per mapping
+
+
+def _sequential_sums(groups: np.ndarray, ranks: np.ndarray, values: np.ndarray, n_groups: int,
+                     start: np.ndarray | None = None) -> np.ndarray:
+    """Per group, start + values[0] + values[1] + ... added left to right in rank order
+    (as Python's sum() and `x += v` loops do), one rank at a time across all groups."""
+    out = np.zeros(n_groups) if start is None else start.copy()
+    for r in range(int(ranks.max()) + 1 if len(ranks) else 0):
+        at = ranks == r
+        out[groups[at]] += values[at]
+    return out
+
+
+def _ranks(groups: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal (sorted) group ids."""
+    if not len(groups):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    return np.arange(len(groups)) - first
+
+
+def _probabilities_by_clip(model, X: np.ndarray, cand_clip: np.ndarray, n_clips: int) -> np.ndarray:
+    """model.predict_proba of each clip's rows as its own matrix, as the clip-by-clip code scores them.
+
+    BLAS may round a row's dot product differently depending on where the row sits in a larger
+    matrix; clips with the same number of rows are stacked as (clips, rows, features), whose
+    product is one matrix-vector product per clip, exactly as for one clip alone.
+    """
+    p = np.zeros(len(X))
+    counts = np.bincount(cand_clip, minlength=n_clips)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    for n in np.unique(counts[counts > 0]):
+        rows = starts[counts == n][:, None] + np.arange(n)
+        p[rows] = model.predict_proba(X[rows])
+    return p
+
+
+def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> CategoryBatch:
+    maps, indices = judge.word_maps_, judge.indices_
+    n_ii = len(indices)
+    rel = judge.rates_.member
+
+    # ---- flatten: one entry per (clip, member, word occurrence), with the member's first position
+    member_ids: dict[str, int] = {}
+    word_ids: dict[str, int] = {}
+    e_clip: list[int] = []
+    e_member: list[int] = []
+    e_word: list[int] = []
+    e_pos: list[int] = []
+    slot_words: list[int] = []
+    slot_start = [0]
+    words_per_clip: list[list[str]] = []
+    present: list[list[int]] = []
+    for c, ballot in enumerate(ballots):
+        ids = []
+        for m in ballot.members:
+            mid = member_ids.get(m)
+            if mid is None:
+                mid = member_ids[m] = len(member_ids)
+            ids.append(mid)
+        present.append(ids)
+        clusters = sorted(ballot.votes)
+        surface = [ballot.surface_word(cluster) for cluster in clusters]
+        words_per_clip.append(surface)
+        for word in surface:
+            wid = word_ids.get(word)
+            if wid is None:
+                wid = word_ids[word] = len(word_ids)
+            slot_words.append(wid)
+        slot_start.append(len(slot_words))
+        for cluster in clusters:
+            first = ballot.positions.get(cluster, {})
+            for m, words in ballot.votes[cluster].items():
+                mid, position = member_ids[m], first.get(m, 0)
+                for word in words:
+                    wid = word_ids.get(word)
+                    if wid is None:
+                        wid = word_ids[word] = len(word_ids)
+                    e_clip.append(c)
+                    e_member.append(mid)
+                    e_word.append(wid)
+                    e_pos.append(position)
+    n_clips, n_members = len(ballots), len(member_ids)
+    names = sorted(member_ids, key=member_ids.get)
+
+    # ---- every word's category under each modelled mapping, as a global candidate key id;
+    # key ids follow (mapping position, category) order, the order candidates are listed in
+    words = sorted(word_ids, key=word_ids.get)
+    rows = [maps(w) for w in words]
+    pairs = sorted({(ii, row[i]) for row in rows for ii, i in enumerate(indices) if row[i] is not None})
+    key_of = {pair: k for k, pair in enumerate(pairs)}
+    word_keys = np.full((len(words), n_ii), -1, dtype=np.int64)
+    for w, row in enumerate(rows):
+        for ii, i in enumerate(indices):
+            if row[i] is not None:
+                word_keys[w, ii] = key_of[(ii, row[i])]
+    key_mapping = np.array([ii for ii, _ in pairs], dtype=np.int64)
+    key_prior = np.array([judge.rates_.prior(f"{indices[ii]}|{cat}") for ii, cat in pairs])
+
+    # ---- (clip, member, key) with the member's first position for it (_member_categories)
+    e_clip_a, e_member_a = np.asarray(e_clip, dtype=np.int64), np.asarray(e_member, dtype=np.int64)
+    e_pos_a = np.asarray(e_pos, dtype=np.int64)
+    keys = word_keys[np.asarray(e_word, dtype=np.int64)] if e_word else np.zeros((0, n_ii), dtype=np.int64)
+    has = keys >= 0
+    t_clip = np.broadcast_to(e_clip_a[:, None], keys.shape)[has]
+    t_member = np.broadcast_to(e_member_a[:, None], keys.shape)[has]
+    t_pos = np.broadcast_to(e_pos_a[:, None], keys.shape)[has]
+    t_key = keys[has]
+    n_keys = max(len(pairs), 1)
+    name_rank = np.empty(n_members, dtype=np.int64)
+    name_rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(n_members)
+    # Candidates of a clip are ordered by key; voters of a candidate by member name.
+    code = (t_clip * n_keys + t_key) * max(n_members, 1) + name_rank[t_member]
+    order = np.lexsort((t_pos, code))
+    code, t_pos = code[order], t_pos[order]
+    first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, dtype=bool)
+    code, min_pos = code[first], t_pos[first]  # one row per (clip, key, voter): its first position
+    v_cand_code = code // max(n_members, 1)
+    v_rank = code % max(n_members, 1)
+    v_member = np.argsort(name_rank)[v_rank] if n_members else v_rank
+    cand_start = np.r_[True, v_cand_code[1:] != v_cand_code[:-1]] if len(code) else np.zeros(0, dtype=bool)
+    v_cand = np.cumsum(cand_start) - 1
+    cand_code = v_cand_code[cand_start]
+    cand_clip, cand_key = cand_code // n_keys, cand_code % n_keys
+    n_cands = len(cand_code)
+    v_order = _ranks(v_cand)
+
+    # ---- features, as CategoryJudge._candidates computes them
+    rel_of = np.array([rel.get(m, 0.0) for m in names])
+    n_present = np.array([max(len(ids), 1) for ids in present], dtype=np.int64)
+    total_rel = _sequential_sums(
+        np.repeat(np.arange(n_clips), [len(ids) for ids in present]),
+        np.concatenate([np.arange(len(ids)) for ids in present]) if present else np.zeros(0, dtype=np.int64),
+        rel_of[np.concatenate([np.asarray(ids, dtype=np.int64) for ids in present])] if present else np.zeros(0),
+        n_clips,
+    )
+    total_rel[total_rel == 0] = 1.0  # Python's `sum(...) or 1.0`
+    count = np.bincount(v_cand, minlength=n_cands)
+    rel_sum = _sequential_sums(v_cand, v_order, rel_of[v_member], n_cands)
+    rel_max = np.full(n_cands, -np.inf)
+    np.maximum.at(rel_max, v_cand, rel_of[v_member])
+    pos_sum = _sequential_sums(v_cand, v_order, 1.0 / (1 + min_pos), n_cands)
+    cand_mapping = key_mapping[cand_key]
+    per_mapping = np.zeros((n_clips, n_ii), dtype=np.int64)
+    np.add.at(per_mapping, (cand_clip, cand_mapping), 1)
+    log_table = np.array([math.log(n + 1) for n in range(int(per_mapping.max(initial=0)) + 1)])
+    n_model = len(judge.members_)
+    column = {m: j for j, m in enumerate(judge.members_)}
+    X = np.zeros((n_cands, judge._n_features()))
+    member_column = np.array([column.get(m, -1) for m in names], dtype=np.int64)
+    voted = member_column[v_member] >= 0
+    X[v_cand[voted], member_column[v_member][voted]] = 1.0
+    X[:, n_model] = count / n_present[cand_clip]
+    X[:, n_model + 1] = rel_sum / total_rel[cand_clip]
+    X[:, n_model + 2] = rel_max
+    X[:, n_model + 3] = key_prior[cand_key]
+    X[:, n_model + 4] = pos_sum / count
+    X[:, n_model + 5] = log_table[per_mapping[cand_clip, cand_mapping]]
+    X[:, n_model + 6] = n_present[cand_clip] / max(n_model, 1)
+    X[np.arange(n_cands), n_model + 7 + cand_mapping] = 1.0
+    p = _probabilities_by_clip(judge.model_, X, cand_clip, n_clips)
+
+    # ---- expected gold size per mapping: unproposed + the probabilities, in candidate order
+    G = _sequential_sums(cand_clip * n_ii + cand_mapping, _ranks(cand_clip * n_ii + cand_mapping), p,
+                         n_clips * n_ii, np.tile(np.array(judge.unproposed_, dtype=float), n_clips)).reshape(n_clips, n_ii)
+
+    # ---- each slot's candidate per mapping
+    slot_clip = np.repeat(np.arange(n_clips), np.diff(slot_start))
+    slot_keys = word_keys[np.asarray(slot_words, dtype=np.int64)] if slot_words else np.zeros((0, n_ii), dtype=np.int64)
+    slot_cands = np.full(slot_keys.shape, -1, dtype=np.int64)
+    lookup = cand_clip * n_keys + cand_key  # sorted: candidates are ordered by (clip, key)
+    wanted = slot_clip[:, None] * n_keys + slot_keys
+    found = slot_keys >= 0
+    at = np.searchsorted(lookup, wanted[found])
+    slot_cands[found] = at
+    return CategoryBatch([b.clip for b in ballots], words_per_clip, np.asarray(slot_start, dtype=np.int64), slot_cands, p, G)
+
+
+def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float) -> list[list[int]]:
+    """Per clip, the indices of the clusters kept: `CategoryJudge._choose` for every clip at once."""
+    n_clips = len(batch.clips)
+    sizes_per_clip = np.diff(batch.slot_start)
+    slot_clip = np.repeat(np.arange(n_clips), sizes_per_clip)
+    n_slots, n_ii = batch.slot_cands.shape
+    cands = batch.slot_cands
+    valid = cands >= 0
+    safe = np.where(valid, cands, 0)
+    p_slot = batch.p[safe] if len(batch.p) else np.zeros(cands.shape)
+    uncovered = np.ones(len(batch.p), dtype=bool)
+    available = np.ones(n_slots, dtype=bool)
+    hits, sizes = np.zeros((n_clips, n_ii)), np.zeros((n_clips, n_ii))
+    denominator = threshold * batch.G
+    limit = np.full(n_clips, judge.max_labels) if judge.max_labels else sizes_per_clip
+    n_chosen = np.zeros(n_clips, dtype=np.int64)
+    active = (sizes_per_clip > 0) & (limit > 0)
+    chosen: list[list[int]] = [[] for _ in range(n_clips)]
+    expected_f = judge.utility == "expected_f"
+    while active.any():
+        idx = np.flatnonzero(active[slot_clip])
+        c_of = slot_clip[idx]
+        unc = valid[idx] & uncovered[safe[idx]]
+        if expected_f:
+            gain_hits = np.where(unc, p_slot[idx], 0.0)
+            new_hits = gain_hits + hits[c_of]
+            new_sizes = unc.astype(float) + sizes[c_of]
+            den = denominator[c_of]
+            h, s = hits[c_of], sizes[c_of]
+            before = np.divide(2 * h, s + den, out=np.zeros_like(h), where=(s + den) > 0)
+            after = np.divide(2 * new_hits, new_sizes + den, out=np.zeros_like(new_hits), where=(new_sizes + den) > 0)
+            raw = (after - before).sum(axis=1)
+        else:
+            raise NotImplementedError("the linear utility is chosen clip by clip")
+        gains = np.where(available[idx], raw, -np.inf)
+        # Per clip: the first slot with the largest gain (np.argmax's tie rule).
+        starts = np.r_[0, np.flatnonzero(np.diff(c_of)) + 1]
+        clips_now = c_of[starts]
+        best_gain = np.maximum.reduceat(gains, starts)
+        positions = np.where(gains == best_gain[np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))],
+                             np.arange(len(idx)), len(idx))
+        best_at = np.minimum.reduceat(positions, starts)
+        nan = np.isnan(best_gain)
+        if nan.any():  # np.argmax returns the first NaN
+            for j in np.flatnonzero(nan):
+                segment = gains[starts[j]: (starts[j + 1] if j + 1 < len(starts) else len(idx))]
+                best_at[j] = starts[j] + int(np.argmax(segment))
+        best_slot = idx[best_at]
+        stop = (gains[best_at] <= 1e-12) & (n_chosen[clips_now] >= judge.min_labels)
+        go = ~stop
+        active[clips_now[stop]] = False
+        clips_go, slots_go = clips_now[go], best_slot[go]
+        for c, s in zip(clips_go.tolist(), slots_go.tolist()):
+            chosen[c].append(s - int(batch.slot_start[c]))
+        available[slots_go] = False
+        n_chosen[clips_go] += 1
+        new = valid[slots_go] & uncovered[safe[slots_go]]
+        hits[clips_go] += np.where(new, p_slot[slots_go], 0.0)
+        sizes[clips_go] += new.astype(float)
+        uncovered[safe[slots_go][new]] = False
+        # A clip goes on while it has an available cluster and room under its cap.
+        left = np.add.reduceat(available.astype(np.int64), batch.slot_start[:-1].clip(max=max(n_slots - 1, 0))) if n_slots else np.zeros(n_clips)
+        left = np.where(sizes_per_clip > 0, left, 0)
+        active &= (left > 0) & (n_chosen < limit)
+    return chosen
