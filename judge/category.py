@@ -27,6 +27,9 @@ from judge.scored import ScoredJudge
 from vocab.ballot import ClipBallot
 
 N_TAUS = 19
+# Clips judged together: large enough that array operations dominate, small enough that the
+# batch's arrays stay a few tens of MB whatever the number of clips.
+BATCH_CLIPS = 5000
 LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
 
 
@@ -42,9 +45,10 @@ class CategoryCandidates:
 def _member_categories(v: ClusterView, maps, indices: Sequence[int]) -> dict[str, dict[int, dict[str, int]]]:
     """member -> mapping -> category -> first position at which the member named it."""
     out: dict[str, dict[int, dict[str, int]]] = {m: {i: {} for i in indices} for m in v.ballot.members}
+    positions = v.ballot.positions  # built on each access: once here
     for cluster, by_member in v.ballot.votes.items():
         for member, words in by_member.items():
-            position = v.ballot.positions.get(cluster, {}).get(member, 0)
+            position = positions.get(cluster, {}).get(member, 0)
             for word in words:
                 row = maps(word)
                 for i in indices:
@@ -283,8 +287,11 @@ class CategoryJudge(ScoredJudge):
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
         if not hasattr(self, "word_maps_"):
             self.word_maps_ = WordMaps(self._lexicon())
-        batch = build_batch(self, ballots)
-        return _answers(batch.clips, batch.words, choose_batch(self, batch, self.threshold_))
+        answers: dict[str, list[str]] = {}
+        for start in range(0, len(ballots), BATCH_CLIPS):
+            batch = build_batch(self, ballots[start: start + BATCH_CLIPS])
+            answers.update(_answers(batch.clips, batch.words, choose_batch(self, batch, self.threshold_)))
+        return answers
 
     def _kept(self, v: ClusterView) -> list[int]:
         return self._choose(*self._matrix(v), self.threshold_)

@@ -109,8 +109,9 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
                 wid = word_ids[word] = len(word_ids)
             slot_words.append(wid)
         slot_start.append(len(slot_words))
+        positions = ballot.positions  # built on each access: once here
         for cluster in clusters:
-            first = ballot.positions.get(cluster, {})
+            first = positions.get(cluster, {})
             for m, words in ballot.votes[cluster].items():
                 mid, position = member_ids[m], first.get(m, 0)
                 for word in words:

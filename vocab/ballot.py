@@ -10,17 +10,34 @@ from core.labels import normalise_label
 from vocab.base import Vocabulary
 
 
-@dataclass
+@dataclass(slots=True)
 class ClipBallot:
-    """votes[cluster][member] = the surface words that member used for that cluster."""
+    """votes[cluster][member] = the surface words that member used for that cluster.
+
+    Read-only once built. A run holds one ballot per clip (200,000 at challenge scale), so
+    what judges read less often is stored flat: `counts` (labels per member, in `members`
+    order) and `firsts` (each member's first position per cluster, in the order of `votes`'
+    (cluster, member) pairs); `n_labels` and `positions` rebuild the dictionaries on each call.
+    """
 
     clip: str
     members: list[str]
     votes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    counts: tuple[int, ...] = ()
+    firsts: tuple[int, ...] = ()
+
     # How many labels each answering member gave, and where (0 = first) each member first
     # named each cluster: a member's first words and short answers are its surest.
-    n_labels: dict[str, int] = field(default_factory=dict)
-    positions: dict[str, dict[str, int]] = field(default_factory=dict)
+    @property
+    def n_labels(self) -> dict[str, int]:
+        """{member: how many labels it gave}, members in order."""
+        return dict(zip(self.members, self.counts))
+
+    @property
+    def positions(self) -> dict[str, dict[str, int]]:
+        """positions[cluster][member]: where (0 = first) the member first named the cluster."""
+        first = iter(self.firsts)
+        return {cluster: {member: next(first) for member in by_member} for cluster, by_member in self.votes.items()}
 
     def n_votes(self, cluster: str) -> int:
         return len(self.votes[cluster])
@@ -45,14 +62,20 @@ class ClipBallot:
     def without(self, dropped: Sequence[str]) -> "ClipBallot":
         """The same ballot as if the `dropped` members had never answered."""
         dropped = set(dropped)
-        ballot = ClipBallot(clip=self.clip, members=[m for m in self.members if m not in dropped])
+        votes, firsts = {}, []
+        position = iter(self.firsts)
         for cluster, by_member in self.votes.items():
-            kept = {m: words for m, words in by_member.items() if m not in dropped}
+            kept = {}
+            for member, words in by_member.items():
+                first = next(position)
+                if member not in dropped:
+                    kept[member] = words
+                    firsts.append(first)
             if kept:
-                ballot.votes[cluster] = kept
-                ballot.positions[cluster] = {m: p for m, p in self.positions.get(cluster, {}).items() if m not in dropped}
-        ballot.n_labels = {m: n for m, n in self.n_labels.items() if m not in dropped}
-        return ballot
+                votes[cluster] = kept
+        kept_members = [(m, n) for m, n in zip(self.members, self.counts) if m not in dropped]
+        return ClipBallot(clip=self.clip, members=[m for m, _ in kept_members], votes=votes,
+                          counts=tuple(n for _, n in kept_members), firsts=tuple(firsts))
 
 
 class BallotMaker:
@@ -79,14 +102,14 @@ class BallotMaker:
 
     def __call__(self, clip: str, answers: Mapping[str, Sequence[str]]) -> ClipBallot:
         """The ballot of one clip from {member: labels}, in member order; members absent don't vote."""
-        ballot = ClipBallot(clip=clip, members=list(answers))
-        votes, positions, n_labels = ballot.votes, ballot.positions, ballot.n_labels
+        votes: dict[str, dict[str, list[str]]] = {}
+        positions: dict[str, dict[str, int]] = {}
+        counts = []
         lookup = self._memo.get
         for member, labels in answers.items():
             count = 0
             for label in labels:
-                found = lookup(label) or self.word_cluster(label)
-                word, cluster = found
+                word, cluster = lookup(label) or self.word_cluster(label)
                 if not cluster:  # empty or punctuation-only: nothing to vote on
                     continue
                 by_member = votes.get(cluster)
@@ -99,8 +122,10 @@ class BallotMaker:
                     by_member[member] = [word]
                     positions[cluster][member] = count
                 count += 1
-            n_labels[member] = count
-        return ballot
+            counts.append(count)
+        # positions[cluster] lists the members in the order votes[cluster] does.
+        firsts = tuple(p for by_member in positions.values() for p in by_member.values())
+        return ClipBallot(clip=clip, members=list(answers), votes=votes, counts=tuple(counts), firsts=firsts)
 
 
 def make_ballot(clip: str, answers: Mapping[str, Sequence[str]], vocabulary: Vocabulary) -> ClipBallot:
