@@ -63,7 +63,8 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}")
-    return {"seconds": round(seconds, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "stdout": stdout.decode()}
+    return {"seconds": round(seconds, 3), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "stdout": stdout.decode()}
 
 
 def build_workload(config_path: Path, data_root: str, n_clips: int, seed: int, folder: Path) -> tuple[Path, Path, list[Path]]:
@@ -95,8 +96,9 @@ def build_workload(config_path: Path, data_root: str, n_clips: int, seed: int, f
     return bench_config, gold_path, member_files
 
 
-def tuned_judge(config_path: Path, data_root: str, folder: Path, retune: bool, env: dict[str, str]) -> tuple[dict, float | None]:
-    """The tuned judge section (tuned on the dev gold, cached under `folder`) and the tune's seconds."""
+def tuned_judge(config_path: Path, data_root: str, folder: Path, retune: bool, env: dict[str, str]) -> tuple[dict, dict | None]:
+    """The tuned judge section (tuned on the dev gold, cached under `folder`) and the tune's wall and CPU
+    seconds (None when the cached tune was reused). The tune runs with the config's tune.n_jobs."""
     tuned = folder / "tuned.yaml"
     seconds = None
     if retune or not tuned.is_file():
@@ -106,7 +108,7 @@ def tuned_judge(config_path: Path, data_root: str, folder: Path, retune: bool, e
              "--gold", str(Path(data_root) / "ovmerd/gold_dev.csv"), "--out", str(tuned), "--no-loo"],
             env,
         )
-        seconds = result["seconds"]
+        seconds = {"tune_seconds": result["seconds"], "tune_cpu_seconds": result["cpu_seconds"]}
     return OmegaConf.to_container(OmegaConf.load(tuned).judge), seconds
 
 
@@ -116,6 +118,10 @@ def measure(config: Path, out: Path, floor: dict, env: dict[str, str], n_clips: 
         "run_seconds": result["seconds"],
         "floor_seconds": floor["seconds"],
         "ratio": round(result["seconds"] / floor["seconds"], 2),
+        # CPU seconds too: on a shared machine wall time also counts other processes' load.
+        "run_cpu_seconds": result["cpu_seconds"],
+        "floor_cpu_seconds": floor["cpu_seconds"],
+        "cpu_ratio": round(result["cpu_seconds"] / floor["cpu_seconds"], 2),
         "peak_rss_mb": result["peak_rss_mb"],
         "floor_peak_rss_mb": floor["peak_rss_mb"],
         "clips_per_second": round(n_clips / result["seconds"]),
@@ -153,13 +159,13 @@ def main() -> None:
               "member_bytes": sum(p.stat().st_size for p in member_files), "floor_output_bytes": floor["output_bytes"]}
     report.update(measure(tuned_config, folder / "tuned.csv", floor, env, args.clips))
     if tune_seconds is not None:
-        report["tune_seconds"] = tune_seconds
+        report.update(tune_seconds)
     if not args.skip_untuned:
         report["untuned"] = measure(bench_config, folder / "untuned.csv", floor, env, args.clips)
     if not args.skip_evaluate:
         result = run_measured([sys.executable, "run_ensemble.py", "evaluate", "--gold", str(gold_path),
                                "--pred", str(folder / "tuned.csv"), "--json"], env)
-        report["evaluate"] = {"seconds": result["seconds"], "peak_rss_mb": result["peak_rss_mb"],
+        report["evaluate"] = {"seconds": result["seconds"], "cpu_seconds": result["cpu_seconds"], "peak_rss_mb": result["peak_rss_mb"],
                               "ew_l1_f": round(json.loads(result["stdout"])["ew"]["l1_f"], 4)}
     print(json.dumps(report))
 
