@@ -81,53 +81,47 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     n_ii = len(indices)
     rel = judge.rates_.member
 
-    # ---- flatten: one entry per (clip, member, word occurrence), with the member's first position
-    member_ids: dict[str, int] = {}
-    word_ids: dict[str, int] = {}
-    e_clip: list[int] = []
-    e_member: list[int] = []
-    e_word: list[int] = []
-    e_pos: list[int] = []
-    slot_words: list[int] = []
+    # ---- flatten: one group per (clip, cluster, member) with the member's first position there,
+    # and its words; ids for members and words are given afterwards, in one pass each
+    g_member: list[str] = []
+    g_pos: list[int] = []
+    g_len: list[int] = []
+    g_clip_count: list[int] = []
+    all_words: list[str] = []
+    surface_words: list[str] = []
     slot_start = [0]
     words_per_clip: list[list[str]] = []
-    present: list[list[int]] = []
-    for c, ballot in enumerate(ballots):
-        ids = []
-        for m in ballot.members:
-            mid = member_ids.get(m)
-            if mid is None:
-                mid = member_ids[m] = len(member_ids)
-            ids.append(mid)
-        present.append(ids)
-        clusters = sorted(ballot.votes)
-        surface = [ballot.surface_word(cluster) for cluster in clusters]
+    present: list[list[str]] = []
+    for ballot in ballots:
+        present.append(ballot.members)
+        surface = [ballot.surface_word(cluster) for cluster in sorted(ballot.votes)]
         words_per_clip.append(surface)
-        for word in surface:
-            wid = word_ids.get(word)
-            if wid is None:
-                wid = word_ids[word] = len(word_ids)
-            slot_words.append(wid)
-        slot_start.append(len(slot_words))
-        positions = ballot.positions  # built on each access: once here
-        for cluster in clusters:
-            first = positions.get(cluster, {})
-            for m, words in ballot.votes[cluster].items():
-                mid, position = member_ids[m], first.get(m, 0)
-                for word in words:
-                    wid = word_ids.get(word)
-                    if wid is None:
-                        wid = word_ids[word] = len(word_ids)
-                    e_clip.append(c)
-                    e_member.append(mid)
-                    e_word.append(wid)
-                    e_pos.append(position)
+        surface_words += surface
+        slot_start.append(len(surface_words))
+        before = len(g_member)
+        first = iter(ballot.firsts)  # in the order of votes' (cluster, member) pairs
+        for by_member in ballot.votes.values():
+            for m, words in by_member.items():
+                g_member.append(m)
+                g_pos.append(next(first, 0))
+                g_len.append(len(words))
+                all_words += words
+        g_clip_count.append(len(g_member) - before)
+    member_ids = {m: i for i, m in enumerate(dict.fromkeys([m for ids in present for m in ids] + g_member))}
+    word_ids = {w: i for i, w in enumerate(dict.fromkeys(all_words + surface_words))}
+    g_len_a = np.asarray(g_len, dtype=np.int64)
+    e_clip = np.repeat(np.repeat(np.arange(len(ballots)), g_clip_count), g_len_a)
+    e_member = np.repeat(np.array([member_ids[m] for m in g_member], dtype=np.int64), g_len_a)
+    e_pos = np.repeat(np.asarray(g_pos, dtype=np.int64), g_len_a)
+    e_word = np.array([word_ids[w] for w in all_words], dtype=np.int64)
+    slot_words = np.array([word_ids[w] for w in surface_words], dtype=np.int64)
+    present = [[member_ids[m] for m in ids] for ids in present]
     n_clips, n_members = len(ballots), len(member_ids)
-    names = sorted(member_ids, key=member_ids.get)
+    names = list(member_ids)
 
     # ---- every word's category under each modelled mapping, as a global candidate key id;
     # key ids follow (mapping position, category) order, the order candidates are listed in
-    words = sorted(word_ids, key=word_ids.get)
+    words = list(word_ids)
     rows = [maps(w) for w in words]
     pairs = sorted({(ii, row[i]) for row in rows for ii, i in enumerate(indices) if row[i] is not None})
     key_of = {pair: k for k, pair in enumerate(pairs)}
@@ -140,9 +134,8 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     key_prior = np.array([judge.rates_.prior(f"{indices[ii]}|{cat}") for ii, cat in pairs])
 
     # ---- (clip, member, key) with the member's first position for it (_member_categories)
-    e_clip_a, e_member_a = np.asarray(e_clip, dtype=np.int64), np.asarray(e_member, dtype=np.int64)
-    e_pos_a = np.asarray(e_pos, dtype=np.int64)
-    keys = word_keys[np.asarray(e_word, dtype=np.int64)] if e_word else np.zeros((0, n_ii), dtype=np.int64)
+    e_clip_a, e_member_a, e_pos_a = e_clip, e_member, e_pos
+    keys = word_keys[e_word] if len(e_word) else np.zeros((0, n_ii), dtype=np.int64)
     has = keys >= 0
     t_clip = np.broadcast_to(e_clip_a[:, None], keys.shape)[has]
     t_member = np.broadcast_to(e_member_a[:, None], keys.shape)[has]
@@ -170,12 +163,9 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     # ---- features, as CategoryJudge._candidates computes them
     rel_of = np.array([rel.get(m, 0.0) for m in names])
     n_present = np.array([max(len(ids), 1) for ids in present], dtype=np.int64)
-    total_rel = _sequential_sums(
-        np.repeat(np.arange(n_clips), [len(ids) for ids in present]),
-        np.concatenate([np.arange(len(ids)) for ids in present]) if present else np.zeros(0, dtype=np.int64),
-        rel_of[np.concatenate([np.asarray(ids, dtype=np.int64) for ids in present])] if present else np.zeros(0),
-        n_clips,
-    )
+    p_clip = np.repeat(np.arange(n_clips), [len(ids) for ids in present])
+    p_member = np.array([m for ids in present for m in ids], dtype=np.int64)
+    total_rel = _sequential_sums(p_clip, _ranks(p_clip), rel_of[p_member], n_clips)  # in members order
     total_rel[total_rel == 0] = 1.0  # Python's `sum(...) or 1.0`
     count = np.bincount(v_cand, minlength=n_cands)
     rel_sum = _sequential_sums(v_cand, v_order, rel_of[v_member], n_cands)
@@ -208,7 +198,7 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
 
     # ---- each slot's candidate per mapping
     slot_clip = np.repeat(np.arange(n_clips), np.diff(slot_start))
-    slot_keys = word_keys[np.asarray(slot_words, dtype=np.int64)] if slot_words else np.zeros((0, n_ii), dtype=np.int64)
+    slot_keys = word_keys[slot_words] if len(slot_words) else np.zeros((0, n_ii), dtype=np.int64)
     slot_cands = np.full(slot_keys.shape, -1, dtype=np.int64)
     lookup = cand_clip * n_keys + cand_key  # sorted: candidates are ordered by (clip, key)
     wanted = slot_clip[:, None] * n_keys + slot_keys

@@ -37,7 +37,7 @@ class ClipBallot:
     def positions(self) -> dict[str, dict[str, int]]:
         """positions[cluster][member]: where (0 = first) the member first named the cluster."""
         first = iter(self.firsts)
-        return {cluster: {member: next(first) for member in by_member} for cluster, by_member in self.votes.items()}
+        return {cluster: {member: next(first, 0) for member in by_member} for cluster, by_member in self.votes.items()}
 
     def n_votes(self, cluster: str) -> int:
         return len(self.votes[cluster])
@@ -48,8 +48,13 @@ class ClipBallot:
         The EW metric maps an emitted word again through all its forms, so the members'
         own word scores better than a canonical cluster name, which may map elsewhere.
         """
+        by_member = self.votes[cluster]
+        if len(by_member) == 1:  # the most common case: one member, often one word
+            (words,) = by_member.values()
+            if len(words) == 1:
+                return words[0]
         counts: dict[str, int] = {}
-        for words in self.votes[cluster].values():
+        for words in by_member.values():
             for word in set(words) if len(words) > 1 else words:
                 counts[word] = counts.get(word, 0) + 1
         if len(counts) == 1:
@@ -67,7 +72,7 @@ class ClipBallot:
         for cluster, by_member in self.votes.items():
             kept = {}
             for member, words in by_member.items():
-                first = next(position)
+                first = next(position, 0)
                 if member not in dropped:
                     kept[member] = words
                     firsts.append(first)
