@@ -20,7 +20,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
-from judge.category_batch import build_batch, choose_batch
+from judge.category_batch import build_batch, choose_batch, features, flatten, training_evidence
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
 from judge.features import ClusterView, Rates
 from judge.scored import ScoredJudge
@@ -152,6 +152,18 @@ class CategoryJudge(ScoredJudge):
 
     # ---- fitting ------------------------------------------------------------------------
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        """All training clips at once (judge/category_batch.py); the same state as _learn_clip_by_clip."""
+        self.indices_ = self.metric_indices()
+        self.members_ = sorted({m for v in views for m in v.ballot.members})
+        golds = [scorer.gold_sets(v.ballot.clip) for v in views]
+        flat = flatten(self, [v.ballot for v in views])
+        self.rates_, self.unproposed_, y = training_evidence(self, flat, golds)
+        X = features(self, flat, own=y)
+        self.feature_names_ = self._feature_names()
+        self.model_ = LogisticModel(C=self.C).fit(X, y)
+
+    def _learn_clip_by_clip(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        """The plain statement of what _learn computes (tests compare the two)."""
         self.indices_ = self.metric_indices()
         self.members_ = sorted({m for v in views for m in v.ballot.members})
         # Category-level rates first (reliability per member, prior per (mapping, category) key).

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from judge.features import Rates
 from vocab.ballot import ClipBallot
 
 if TYPE_CHECKING:  # the judge module imports this one
@@ -76,10 +77,30 @@ def _probabilities_by_clip(model, X: np.ndarray, cand_clip: np.ndarray, n_clips:
     return p
 
 
-def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> CategoryBatch:
+@dataclass
+class Flat:
+    """The ballots of many clips flattened for the category judge (what does not depend on
+    anything learned): candidates (clip, key) sorted, and their voters sorted by name."""
+
+    n_clips: int
+    names: list[str]  # member id -> name
+    present: list[list[int]]  # per clip, its members' ids in ballot order
+    words_per_clip: list[list[str]]
+    slot_start: list[int]
+    slot_words: np.ndarray
+    word_keys: np.ndarray  # (n_words, n_mappings) key id or -1
+    pairs: list[tuple[int, str]]  # key id -> (mapping position, category)
+    v_cand: np.ndarray  # per (candidate, voter): the candidate
+    v_member: np.ndarray  # ... the voter's member id
+    v_order: np.ndarray  # ... the voter's rank by name within the candidate
+    min_pos: np.ndarray  # ... the voter's first position for the candidate
+    cand_clip: np.ndarray
+    cand_key: np.ndarray
+
+
+def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
     maps, indices = judge.word_maps_, judge.indices_
     n_ii = len(indices)
-    rel = judge.rates_.member
 
     # ---- flatten: one group per (clip, cluster, member) with the member's first position there,
     # and its words; ids for members and words are given afterwards, in one pass each
@@ -130,8 +151,6 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
         for ii, i in enumerate(indices):
             if row[i] is not None:
                 word_keys[w, ii] = key_of[(ii, row[i])]
-    key_mapping = np.array([ii for ii, _ in pairs], dtype=np.int64)
-    key_prior = np.array([judge.rates_.prior(f"{indices[ii]}|{cat}") for ii, cat in pairs])
 
     # ---- (clip, member, key) with the member's first position for it (_member_categories)
     e_clip_a, e_member_a, e_pos_a = e_clip, e_member, e_pos
@@ -157,10 +176,30 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     v_cand = np.cumsum(cand_start) - 1
     cand_code = v_cand_code[cand_start]
     cand_clip, cand_key = cand_code // n_keys, cand_code % n_keys
-    n_cands = len(cand_code)
     v_order = _ranks(v_cand)
+    return Flat(n_clips, names, present, words_per_clip, slot_start, slot_words, word_keys, pairs,
+                v_cand, v_member, v_order, min_pos, cand_clip, cand_key)
 
-    # ---- features, as CategoryJudge._candidates computes them
+
+def features(judge: "CategoryJudge", flat: Flat, own: np.ndarray | None = None) -> np.ndarray:
+    """The candidates' feature matrix, rows and columns as CategoryJudge._candidates gives them
+    (`own`: per candidate, 1.0 when it is in the training clip's gold, for the leave-one-out prior)."""
+    indices, n_ii, rel = judge.indices_, len(judge.indices_), judge.rates_.member
+    n_clips, names, present, pairs = flat.n_clips, flat.names, flat.present, flat.pairs
+    v_cand, v_member, v_order, min_pos = flat.v_cand, flat.v_member, flat.v_order, flat.min_pos
+    cand_clip, cand_key = flat.cand_clip, flat.cand_key
+    n_cands = len(cand_clip)
+    key_mapping = np.array([ii for ii, _ in pairs], dtype=np.int64)
+    if own is None:
+        key_prior = np.array([judge.rates_.prior(f"{indices[ii]}|{cat}") for ii, cat in pairs])
+        prior = key_prior[cand_key] if n_cands else np.zeros(0)
+    else:
+        prior = np.array([judge.rates_.prior(f"{indices[pairs[k][0]]}|{pairs[k][1]}", float(o))
+                          for k, o in zip(cand_key.tolist(), own.tolist())])
+
+
+
+
     rel_of = np.array([rel.get(m, 0.0) for m in names])
     n_present = np.array([max(len(ids), 1) for ids in present], dtype=np.int64)
     p_clip = np.repeat(np.arange(n_clips), [len(ids) for ids in present])
@@ -185,11 +224,20 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     X[:, n_model] = count / n_present[cand_clip]
     X[:, n_model + 1] = rel_sum / total_rel[cand_clip]
     X[:, n_model + 2] = rel_max
-    X[:, n_model + 3] = key_prior[cand_key]
+    X[:, n_model + 3] = prior
     X[:, n_model + 4] = pos_sum / count
     X[:, n_model + 5] = log_table[per_mapping[cand_clip, cand_mapping]]
     X[:, n_model + 6] = n_present[cand_clip] / max(n_model, 1)
     X[np.arange(n_cands), n_model + 7 + cand_mapping] = 1.0
+    return X
+
+
+def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> CategoryBatch:
+    flat = flatten(judge, ballots)
+    X = features(judge, flat)
+    n_clips, n_ii, n_keys = flat.n_clips, len(judge.indices_), max(len(flat.pairs), 1)
+    cand_clip, cand_key, slot_start, slot_words, word_keys = flat.cand_clip, flat.cand_key, flat.slot_start, flat.slot_words, flat.word_keys
+    cand_mapping = np.array([ii for ii, _ in flat.pairs], dtype=np.int64)[cand_key] if len(cand_key) else cand_key
     p = _probabilities_by_clip(judge.model_, X, cand_clip, n_clips)
 
     # ---- expected gold size per mapping: unproposed + the probabilities, in candidate order
@@ -205,7 +253,7 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     found = slot_keys >= 0
     at = np.searchsorted(lookup, wanted[found])
     slot_cands[found] = at
-    return CategoryBatch([b.clip for b in ballots], words_per_clip, np.asarray(slot_start, dtype=np.int64), slot_cands, p, G)
+    return CategoryBatch([b.clip for b in ballots], flat.words_per_clip, np.asarray(slot_start, dtype=np.int64), slot_cands, p, G)
 
 
 def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float) -> list[list[int]]:
@@ -273,3 +321,44 @@ def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float)
         left = np.where(sizes_per_clip > 0, left, 0)
         active &= (left > 0) & (n_chosen < limit)
     return chosen
+
+
+def training_evidence(judge: "CategoryJudge", flat: Flat, golds: Sequence[Sequence[set]]) -> tuple[Rates, list[float], np.ndarray]:
+    """What `CategoryJudge._learn` learns before the model, from the training clips at once:
+    (rates, unproposed per mapping, per candidate 1.0 when it is in its clip's gold).
+
+    Every sum here adds 0s and 1s, exact in any order, so the figures equal the clip-by-clip ones."""
+    indices = judge.indices_
+    rates = Rates(strength=judge.prior_strength, member_counts={m: 0 for m in judge.members_})
+    in_gold = np.array([float(flat.pairs[k][1] in golds[c][indices[flat.pairs[k][0]]])
+                        for c, k in zip(flat.cand_clip.tolist(), flat.cand_key.tolist())])
+    # Per member: one count per (clip, mapping, category) it proposed, a hit when in the gold.
+    member_hits: dict[str, float] = {}
+    voter_hit = in_gold[flat.v_cand] if len(flat.v_cand) else np.zeros(0)
+    n_members = len(flat.names)
+    counts = np.bincount(flat.v_member, minlength=n_members)
+    hits = np.bincount(flat.v_member, weights=voter_hit, minlength=n_members)
+    for mid, name in enumerate(flat.names):
+        if counts[mid]:
+            member_hits[name] = float(hits[mid])
+            rates.member_counts[name] = rates.member_counts.get(name, 0) + int(counts[mid])
+    # Per (mapping, category) key: how often proposed on a clip, and how often rightly.
+    key_counts = np.bincount(flat.cand_key, minlength=len(flat.pairs))
+    key_hits = np.bincount(flat.cand_key, weights=in_gold, minlength=len(flat.pairs))
+    for k, (ii, cat) in enumerate(flat.pairs):
+        if key_counts[k]:
+            key = f"{indices[ii]}|{cat}"
+            rates.cluster_hits[key] = float(key_hits[k])
+            rates.cluster_counts[key] = int(key_counts[k])
+    rates.overall = float(np.mean(in_gold)) if len(in_gold) else 0.5
+    rates.member = rates.reliability(member_hits)
+    # Expected gold categories that no member proposed, per mapping (expected_f's gold size).
+    proposed: list[list[set]] = [[set() for _ in indices] for _ in range(flat.n_clips)]
+    for c, k in zip(flat.cand_clip.tolist(), flat.cand_key.tolist()):
+        ii, cat = flat.pairs[k]
+        proposed[c][ii].add(cat)
+    unproposed = []
+    for ii, i in enumerate(indices):
+        missed = [len(gold[i] - proposed[c][ii]) for c, gold in enumerate(golds) if gold[i]]
+        unproposed.append(float(np.mean(missed)) if missed else 0.0)
+    return rates, unproposed, in_gold

@@ -55,3 +55,23 @@ def test_batch_handles_empty_ballots_and_no_clip(ballots, gold):
     mixed = [empty, ballots[0], empty.without(["AffectGPT-e30"])]
     assert judge.predict(mixed) == Judge.predict(judge, mixed)
     assert judge.predict([]) == {}
+
+
+@pytest.mark.parametrize("mappings", ["l1", "all"])
+def test_learning_at_once_equals_clip_by_clip(ballots, gold, mappings):
+    """Rates, unproposed gold and the fitted model are the same, so the state file is too."""
+    from judge.fastscore import FastScorer, WordMaps
+    from vocab.lexicon import load_lexicon
+
+    train = [b for b in ballots if b.clip in gold][:150]
+    judges = []
+    for method in ("_learn", "_learn_clip_by_clip"):
+        judge = CategoryJudge(lexicon=LEXICON, mappings=mappings)
+        judge.word_maps_ = WordMaps(load_lexicon(LEXICON))
+        scorer = FastScorer(judge.word_maps_.lexicon, {b.clip: gold[b.clip] for b in train}, judge.word_maps_)
+        getattr(judge, method)([view(b, judge.word_maps_) for b in train], scorer)
+        judge.threshold_ = 0.5
+        judges.append(judge)
+    fast, plain = judges
+    assert fast.rates_.to_dict() == plain.rates_.to_dict() and fast.unproposed_ == plain.unproposed_
+    assert fast.to_state() == plain.to_state()
