@@ -165,7 +165,8 @@ def main() -> None:
     if not args.skip_evaluate:
         result = run_measured([sys.executable, "run_ensemble.py", "evaluate", "--gold", str(gold_path),
                                "--pred", str(folder / "tuned.csv"), "--json"], env)
-        report["evaluate"] = {"seconds": result["seconds"], "cpu_seconds": result["cpu_seconds"], "peak_rss_mb": result["peak_rss_mb"],
+        report["evaluate"] = {"seconds": result["seconds"], "cpu_seconds": result["cpu_seconds"],
+                              "peak_rss_mb": result["peak_rss_mb"],
                               "ew_l1_f": round(json.loads(result["stdout"])["ew"]["l1_f"], 4)}
     print(json.dumps(report))
 

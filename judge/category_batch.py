@@ -236,7 +236,8 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     flat = flatten(judge, ballots)
     X = features(judge, flat)
     n_clips, n_ii, n_keys = flat.n_clips, len(judge.indices_), max(len(flat.pairs), 1)
-    cand_clip, cand_key, slot_start, slot_words, word_keys = flat.cand_clip, flat.cand_key, flat.slot_start, flat.slot_words, flat.word_keys
+    cand_clip, cand_key = flat.cand_clip, flat.cand_key
+    slot_start, slot_words, word_keys = flat.slot_start, flat.slot_words, flat.word_keys
     cand_mapping = np.array([ii for ii, _ in flat.pairs], dtype=np.int64)[cand_key] if len(cand_key) else cand_key
     p = _probabilities_by_clip(judge.model_, X, cand_clip, n_clips)
 
@@ -317,13 +318,16 @@ def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float)
         sizes[clips_go] += new.astype(float)
         uncovered[safe[slots_go][new]] = False
         # A clip goes on while it has an available cluster and room under its cap.
-        left = np.add.reduceat(available.astype(np.int64), batch.slot_start[:-1].clip(max=max(n_slots - 1, 0))) if n_slots else np.zeros(n_clips)
+        first_slots = batch.slot_start[:-1].clip(max=max(n_slots - 1, 0))
+        left = np.add.reduceat(available.astype(np.int64), first_slots) if n_slots else np.zeros(n_clips)
         left = np.where(sizes_per_clip > 0, left, 0)
         active &= (left > 0) & (n_chosen < limit)
     return chosen
 
 
-def training_evidence(judge: "CategoryJudge", flat: Flat, golds: Sequence[Sequence[set]]) -> tuple[Rates, list[float], np.ndarray]:
+def training_evidence(
+    judge: "CategoryJudge", flat: Flat, golds: Sequence[Sequence[set]]
+) -> tuple[Rates, list[float], np.ndarray]:
     """What `CategoryJudge._learn` learns before the model, from the training clips at once:
     (rates, unproposed per mapping, per candidate 1.0 when it is in its clip's gold).
 

@@ -2,8 +2,8 @@
 a changed file is read again, and a damaged cache file is ignored (real lexicon; tiny lexicon in code)."""
 from __future__ import annotations
 
-from vocab import lexicon as lexicon_module
 from tests.support import LEXICON_2025, write_tiny_lexicon
+from vocab import lexicon as lexicon_module
 
 
 def fresh(folder):
