@@ -98,47 +98,70 @@ class Flat:
     cand_key: np.ndarray
 
 
+def _surface_words(e_slot: np.ndarray, e_word: np.ndarray, e_member: np.ndarray, words: list[str], n_members: int,
+                   n_slots: int) -> np.ndarray:
+    """Per slot (cluster of a clip), the id of ClipBallot.surface_word: the word the most members
+    used for the cluster, ties broken alphabetically."""
+    if not n_slots:
+        return np.zeros(0, dtype=np.int64)
+    rank = np.empty(len(words), dtype=np.int64)
+    rank[sorted(range(len(words)), key=words.__getitem__)] = np.arange(len(words))
+    n_words, n_members = max(len(words), 1), max(n_members, 1)
+    used = np.unique((e_slot * n_words + e_word) * n_members + e_member) // n_members  # (slot, word) per member using it
+    slot_word, count = np.unique(used, return_counts=True)
+    slot, word = slot_word // n_words, slot_word % n_words
+    order = np.lexsort((rank[word], -count, slot))
+    slot, word = slot[order], word[order]
+    first = np.r_[True, slot[1:] != slot[:-1]]
+    return word[first]
+
+
 def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
     maps, indices = judge.word_maps_, judge.indices_
     n_ii = len(indices)
 
     # ---- flatten: one group per (clip, cluster, member) with the member's first position there,
-    # and its words; ids for members and words are given afterwards, in one pass each
+    # the cluster's slot (clusters of a clip are sorted) and its words; ids for members and
+    # words are given afterwards, in one pass each
     g_member: list[str] = []
     g_pos: list[int] = []
     g_len: list[int] = []
+    g_slot: list[int] = []
     g_clip_count: list[int] = []
     all_words: list[str] = []
-    surface_words: list[str] = []
     slot_start = [0]
-    words_per_clip: list[list[str]] = []
     present: list[list[str]] = []
     for ballot in ballots:
         present.append(ballot.members)
-        surface = [ballot.surface_word(cluster) for cluster in sorted(ballot.votes)]
-        words_per_clip.append(surface)
-        surface_words += surface
-        slot_start.append(len(surface_words))
+        base = slot_start[-1]
+        slot_of = {cluster: base + j for j, cluster in enumerate(sorted(ballot.votes))}
+        slot_start.append(base + len(slot_of))
         before = len(g_member)
         first = iter(ballot.firsts)  # in the order of votes' (cluster, member) pairs
-        for by_member in ballot.votes.values():
+        for cluster, by_member in ballot.votes.items():
+            slot = slot_of[cluster]
             for m, words in by_member.items():
                 g_member.append(m)
                 g_pos.append(next(first, 0))
                 g_len.append(len(words))
+                g_slot.append(slot)
                 all_words += words
         g_clip_count.append(len(g_member) - before)
     member_ids = {m: i for i, m in enumerate(dict.fromkeys([m for ids in present for m in ids] + g_member))}
-    word_ids = {w: i for i, w in enumerate(dict.fromkeys(all_words + surface_words))}
+    word_ids = {w: i for i, w in enumerate(dict.fromkeys(all_words))}
     g_len_a = np.asarray(g_len, dtype=np.int64)
     e_clip = np.repeat(np.repeat(np.arange(len(ballots)), g_clip_count), g_len_a)
     e_member = np.repeat(np.array([member_ids[m] for m in g_member], dtype=np.int64), g_len_a)
     e_pos = np.repeat(np.asarray(g_pos, dtype=np.int64), g_len_a)
     e_word = np.array([word_ids[w] for w in all_words], dtype=np.int64)
-    slot_words = np.array([word_ids[w] for w in surface_words], dtype=np.int64)
+    e_slot = np.repeat(np.asarray(g_slot, dtype=np.int64), g_len_a)
     present = [[member_ids[m] for m in ids] for ids in present]
     n_clips, n_members = len(ballots), len(member_ids)
     names = list(member_ids)
+    slot_words = _surface_words(e_slot, e_word, e_member, list(word_ids), n_members, slot_start[-1])
+    words_list = list(word_ids)
+    surface = [words_list[w] for w in slot_words.tolist()]
+    words_per_clip = [surface[slot_start[c]: slot_start[c + 1]] for c in range(n_clips)]
 
     # ---- every word's category under each modelled mapping, as a global candidate key id;
     # key ids follow (mapping position, category) order, the order candidates are listed in

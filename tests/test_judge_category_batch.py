@@ -44,6 +44,7 @@ def test_batch_predictions_equal_clip_by_clip(ballots, gold, mappings, min_label
                           max_labels=max_labels).fit(ballots, gold)
     assert judge.predict(ballots) == Judge.predict(judge, ballots)
     batch = build_batch(judge, ballots)
+    assert batch.words == [[b.surface_word(c) for c in sorted(b.votes)] for b in ballots]
     for lam in (0.1, 0.7, 3.0, 50.0):
         per_clip = [judge._choose(*judge._matrix(view(b, judge.word_maps_)), lam) for b in ballots]
         assert choose_batch(judge, batch, lam) == per_clip
