@@ -4,6 +4,7 @@ The pipeline builds one ballot per clip; judges read them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Mapping, Sequence
 
 from core.labels import normalise_label
@@ -108,7 +109,7 @@ class BallotMaker:
     def __call__(self, clip: str, answers: Mapping[str, Sequence[str]]) -> ClipBallot:
         """The ballot of one clip from {member: labels}, in member order; members absent don't vote."""
         votes: dict[str, dict[str, list[str]]] = {}
-        positions: dict[str, dict[str, int]] = {}
+        positions: dict[str, list[int]] = {}  # per cluster, in the order of votes[cluster]'s members
         counts = []
         lookup = self._memo.get
         for member, labels in answers.items():
@@ -120,16 +121,15 @@ class BallotMaker:
                 by_member = votes.get(cluster)
                 if by_member is None:
                     votes[cluster] = {member: [word]}
-                    positions[cluster] = {member: count}
+                    positions[cluster] = [count]
                 elif member in by_member:
                     by_member[member].append(word)
                 else:
                     by_member[member] = [word]
-                    positions[cluster][member] = count
+                    positions[cluster].append(count)
                 count += 1
             counts.append(count)
-        # positions[cluster] lists the members in the order votes[cluster] does.
-        firsts = tuple(p for by_member in positions.values() for p in by_member.values())
+        firsts = tuple(chain.from_iterable(positions.values()))
         return ClipBallot(clip=clip, members=list(answers), votes=votes, counts=tuple(counts), firsts=firsts)
 
 
