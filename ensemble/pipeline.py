@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from core.bulk import paused_gc
 from core.errors import InputError
 from core.factory import build
 from core.settings import cache_dir_or_default
@@ -124,6 +125,11 @@ class Prepared:
 
 def prepare(config: DictConfig, clips: Sequence[str] | None = None, progress: bool = False) -> Prepared:
     """Read the members for the clips, fit the vocabulary on their words, build one ballot per clip."""
+    with paused_gc():  # millions of small acyclic objects: see core/bulk.py
+        return _prepare(config, clips, progress)
+
+
+def _prepare(config: DictConfig, clips: Sequence[str] | None, progress: bool) -> Prepared:
     members = build_members(config)
     names = [m.name for m in members]
     selected = select_clips(members, clips)
@@ -153,4 +159,5 @@ def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
     judge = build_judge(config)
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
-    return judge.predict(prepared.ballots)
+    with paused_gc():
+        return judge.predict(prepared.ballots)
