@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -137,16 +138,15 @@ def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
         slot_of = {cluster: base + j for j, cluster in enumerate(sorted(ballot.votes))}
         slot_start.append(base + len(slot_of))
         before = len(g_member)
-        first = iter(ballot.firsts)  # in the order of votes' (cluster, member) pairs
-        for cluster, by_member in ballot.votes.items():
-            slot = slot_of[cluster]
-            for m, words in by_member.items():
-                g_member.append(m)
-                g_pos.append(next(first, 0))
-                g_len.append(len(words))
-                g_slot.append(slot)
-                all_words += words
-        g_clip_count.append(len(g_member) - before)
+        for cluster, by_member in ballot.votes.items():  # whole clusters at a time (C-level extends)
+            g_member += by_member
+            g_slot += [slot_of[cluster]] * len(by_member)
+            g_len += map(len, by_member.values())
+            all_words += chain.from_iterable(by_member.values())
+        n_groups = len(g_member) - before
+        firsts = ballot.firsts  # in the order of votes' (cluster, member) pairs; 0 where missing
+        g_pos += firsts if len(firsts) == n_groups else (tuple(firsts[:n_groups]) + (0,) * max(n_groups - len(firsts), 0))
+        g_clip_count.append(n_groups)
     member_ids = {m: i for i, m in enumerate(dict.fromkeys([m for ids in present for m in ids] + g_member))}
     word_ids = {w: i for i, w in enumerate(dict.fromkeys(all_words))}
     g_len_a = np.asarray(g_len, dtype=np.int64)

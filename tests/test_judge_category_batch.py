@@ -11,7 +11,7 @@ from judge.category_batch import build_batch, choose_batch
 from judge.features import view
 from members.readers import read_label_sets
 from tests.support import LEXICON, affectgpt_file, baseline_file
-from vocab.ballot import BallotMaker
+from vocab.ballot import BallotMaker, ClipBallot
 from vocab.clusters import LexiconVocabulary
 
 MEMBERS = {name: baseline_file(name) for name in ("Video-ChatGPT", "mPLUG-Owl", "Chat-UniVi", "VideoChat2")}
@@ -53,7 +53,8 @@ def test_batch_predictions_equal_clip_by_clip(ballots, gold, mappings, min_label
 def test_batch_handles_empty_ballots_and_no_clip(ballots, gold):
     judge = CategoryJudge(lexicon=LEXICON, utility="expected_f").fit(ballots[:200], gold)
     empty = BallotMaker(LexiconVocabulary(lexicon=LEXICON).fit())("nobody", {"AffectGPT-e30": []})
-    mixed = [empty, ballots[0], empty.without(["AffectGPT-e30"])]
+    by_hand = ClipBallot(clip="h", members=["AffectGPT-e30", "x"], votes={"joy": {"AffectGPT-e30": ["happy"], "x": ["joy"]}})
+    mixed = [empty, ballots[0], empty.without(["AffectGPT-e30"]), by_hand]
     assert judge.predict(mixed) == Judge.predict(judge, mixed)
     assert judge.predict([]) == {}
 
