@@ -127,7 +127,8 @@ def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
     g_member: list[str] = []
     g_pos: list[int] = []
     g_len: list[int] = []
-    g_slot: list[int] = []
+    c_slot: list[int] = []
+    c_groups: list[int] = []
     g_clip_count: list[int] = []
     all_words: list[str] = []
     slot_start = [0]
@@ -138,11 +139,15 @@ def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
         slot_of = {cluster: base + j for j, cluster in enumerate(sorted(ballot.votes))}
         slot_start.append(base + len(slot_of))
         before = len(g_member)
-        for cluster, by_member in ballot.votes.items():  # whole clusters at a time (C-level extends)
-            g_member += by_member
-            g_slot += [slot_of[cluster]] * len(by_member)
-            g_len += map(len, by_member.values())
-            all_words += chain.from_iterable(by_member.values())
+        # Whole ballots at a time, by C-level extends: per cluster its slot and member count,
+        # per group its member and words.
+        by_cluster = ballot.votes.values()
+        c_slot += map(slot_of.__getitem__, ballot.votes)
+        c_groups += map(len, by_cluster)
+        g_member += chain.from_iterable(by_cluster)
+        groups = list(chain.from_iterable(map(dict.values, by_cluster)))
+        g_len += map(len, groups)
+        all_words += chain.from_iterable(groups)
         n_groups = len(g_member) - before
         firsts = ballot.firsts  # in the order of votes' (cluster, member) pairs; 0 where missing
         g_pos += firsts if len(firsts) == n_groups else (tuple(firsts[:n_groups]) + (0,) * max(n_groups - len(firsts), 0))
@@ -154,7 +159,8 @@ def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
     e_member = np.repeat(np.array([member_ids[m] for m in g_member], dtype=np.int64), g_len_a)
     e_pos = np.repeat(np.asarray(g_pos, dtype=np.int64), g_len_a)
     e_word = np.array([word_ids[w] for w in all_words], dtype=np.int64)
-    e_slot = np.repeat(np.asarray(g_slot, dtype=np.int64), g_len_a)
+    g_slot = np.repeat(np.asarray(c_slot, dtype=np.int64), np.asarray(c_groups, dtype=np.int64))
+    e_slot = np.repeat(g_slot, g_len_a)
     present = [[member_ids[m] for m in ids] for ids in present]
     n_clips, n_members = len(ballots), len(member_ids)
     names = list(member_ids)
