@@ -23,7 +23,6 @@ import sys
 import threading
 from pathlib import Path
 
-import omegaconf
 from omegaconf import OmegaConf
 
 from core.errors import InputError
@@ -97,15 +96,3 @@ def resolve(what: str, *, _root_) -> str:
         raise InputError(f"${{smoke:{what}}}: unknown (known: {', '.join(makers)})")
     with _lock:
         return makers[what]()
-
-
-def register() -> None:
-    """Make `${smoke:...}` available to configs (idempotent)."""
-    if OmegaConf.has_resolver("smoke"):
-        return
-    # omegaconf 2.4 renamed register_new_resolver to register_resolver (2.3's register_resolver
-    # is the old legacy one): use whichever this version means by "new".
-    if omegaconf.__version__.startswith("2.3"):
-        OmegaConf.register_new_resolver("smoke", resolve)
-    else:
-        OmegaConf.register_resolver("smoke", resolve)
