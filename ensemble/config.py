@@ -6,12 +6,14 @@ The data root (research-only data the repository must not contain) comes from, i
 """
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import omegaconf
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -21,7 +23,6 @@ from core.factory import parameter_names
 from core.files import atomic_write_text
 from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
-from ensemble import smoke
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd_views.yaml"
 
@@ -78,9 +79,27 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
     return apply_overrides(config, overrides)
 
 
+def _smoke(what: str, *, _root_):
+    # Imported on first use only: it brings the media and model libraries with it.
+    return importlib.import_module("ensemble.smoke").resolve(what, _root_=_root_)
+
+
+def register_smoke() -> None:
+    """Make `${smoke:...}` (configs/smoke_live.yaml's tiny models, videos and local server,
+    ensemble/smoke.py) available to configs; idempotent."""
+    if OmegaConf.has_resolver("smoke"):
+        return
+    # omegaconf 2.4 renamed register_new_resolver to register_resolver (2.3's register_resolver
+    # is the old legacy one): use whichever this version means by "new".
+    if omegaconf.__version__.startswith("2.3"):
+        OmegaConf.register_new_resolver("smoke", _smoke)
+    else:
+        OmegaConf.register_resolver("smoke", _smoke)
+
+
 def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_root: str | None = None) -> DictConfig:
     """Read an ensemble config (default: configs/ovmerd_views.yaml), apply overrides and the data root."""
-    smoke.register()  # ${smoke:...}: configs/smoke_live.yaml's tiny models, videos and server
+    register_smoke()
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise InputError(f"{path}: config file not found")

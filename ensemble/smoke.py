@@ -7,7 +7,7 @@ The config names them through the `${smoke:...}` resolver:
     ${smoke:remote_code}  a tiny folder whose modelling code ships inside it (needs trust_remote_code)
     ${smoke:server}       an OpenAI-compatible server on 127.0.0.1 over the tiny Qwen2.5-VL,
                           started in this process and stopped when it exits
-    ${smoke:affectgpt}    the stand-in AffectGPT checkout of the tests (its script's interface)
+    ${smoke:affectgpt}    a copy of the tests' stand-in AffectGPT checkout (its script's interface)
     ${smoke:python}       this interpreter (for the worker and the AffectGPT runner)
 Everything is seeded and built under `<cache_dir>/smoke/`, once; a later run reuses it.
 Random weights answer gibberish: a smoke run checks the plumbing of every backend, not answers.
@@ -18,6 +18,7 @@ import atexit
 import csv
 import io
 import logging
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -69,6 +70,16 @@ def _server(root: Path) -> str:
     return _servers[key].url
 
 
+def _checkout(root: Path) -> str:
+    """A copy of the tests' stand-in AffectGPT checkout (it logs its calls into its folder, which
+    must not be the repository)."""
+    target = root / "affectgpt"
+    if not (target / "inference_sample.py").is_file():
+        shutil.copytree(REPO_ROOT / "tests" / "data" / "fake_affectgpt", target, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("calls.log"))
+    return str(target)
+
+
 def resolve(what: str, *, _root_) -> str:
     """The path or URL that `${smoke:what}` stands for, made if missing."""
     root = cache_dir_or_default(OmegaConf.select(_root_, "cache_dir", default="")) / "smoke"
@@ -78,16 +89,10 @@ def resolve(what: str, *, _root_) -> str:
         "internvl": lambda: str(tiny_internvl(root / "internvl")),
         "remote_code": lambda: str(tiny_remote_code(root / "remote_code")),
         "server": lambda: _server(root),
-        "affectgpt": lambda: str(REPO_ROOT / "tests" / "data" / "fake_affectgpt"),
+        "affectgpt": lambda: _checkout(root),
         "python": lambda: sys.executable,
     }
     if what not in makers:
         raise InputError(f"${{smoke:{what}}}: unknown (known: {', '.join(makers)})")
     with _lock:
         return makers[what]()
-
-
-def register() -> None:
-    """Make `${smoke:...}` available to configs (idempotent)."""
-    if not OmegaConf.has_resolver("smoke"):
-        OmegaConf.register_new_resolver("smoke", resolve)

@@ -20,11 +20,16 @@ import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
+from judge.category_batch import build_batch, choose_batch, features, flatten, training_evidence
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
 from judge.features import ClusterView, Rates
 from judge.scored import ScoredJudge
+from vocab.ballot import ClipBallot
 
 N_TAUS = 19
+# Clips judged together: large enough that array operations dominate, small enough that the
+# batch's arrays stay a few tens of MB whatever the number of clips.
+BATCH_CLIPS = 5000
 LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
 
 
@@ -40,9 +45,10 @@ class CategoryCandidates:
 def _member_categories(v: ClusterView, maps, indices: Sequence[int]) -> dict[str, dict[int, dict[str, int]]]:
     """member -> mapping -> category -> first position at which the member named it."""
     out: dict[str, dict[int, dict[str, int]]] = {m: {i: {} for i in indices} for m in v.ballot.members}
+    positions = v.ballot.positions  # built on each access: once here
     for cluster, by_member in v.ballot.votes.items():
         for member, words in by_member.items():
-            position = v.ballot.positions.get(cluster, {}).get(member, 0)
+            position = positions.get(cluster, {}).get(member, 0)
             for word in words:
                 row = maps(word)
                 for i in indices:
@@ -50,6 +56,11 @@ def _member_categories(v: ClusterView, maps, indices: Sequence[int]) -> dict[str
                         seen = out[member][i]
                         seen[row[i]] = min(position, seen.get(row[i], position))
     return out
+
+
+def _answers(clips: Sequence[str], words: Sequence[Sequence[str]], chosen: Sequence[Sequence[int]]) -> dict[str, list[str]]:
+    """{clip: the surface words of its chosen clusters, in order, each once}."""
+    return {clip: list(dict.fromkeys(own[j] for j in kept)) for clip, own, kept in zip(clips, words, chosen)}
 
 
 @dataclass
@@ -104,7 +115,8 @@ class CategoryJudge(ScoredJudge):
             for cat in sorted(cats):
                 keys.append((i, cat))
                 voters.append(cats[cat])
-                positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in cats[cat]) / len(cats[cat]))
+                # Sums over voters go in sorted member order (a set's order follows the hash seed).
+                positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in sorted(cats[cat])) / len(cats[cat]))
         rel = self.rates_.member
         total_rel = sum(rel.get(m, 0.0) for m in present) or 1.0
         per_mapping = {i: 0 for i in indices}
@@ -118,7 +130,7 @@ class CategoryJudge(ScoredJudge):
             row = [float(m in who) for m in self.members_]
             row += [
                 len(who) / n_present,
-                sum(rel.get(m, 0.0) for m in who) / total_rel,
+                sum(rel.get(m, 0.0) for m in sorted(who)) / total_rel,
                 max(rel.get(m, 0.0) for m in who),
                 self.rates_.prior(f"{i}|{cat}", own),
                 pos,
@@ -140,6 +152,18 @@ class CategoryJudge(ScoredJudge):
 
     # ---- fitting ------------------------------------------------------------------------
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        """All training clips at once (judge/category_batch.py); the same state as _learn_clip_by_clip."""
+        self.indices_ = self.metric_indices()
+        self.members_ = sorted({m for v in views for m in v.ballot.members})
+        golds = [scorer.gold_sets(v.ballot.clip) for v in views]
+        flat = flatten(self, [v.ballot for v in views])
+        self.rates_, self.unproposed_, y = training_evidence(self, flat, golds)
+        X = features(self, flat, own=y)
+        self.feature_names_ = self._feature_names()
+        self.model_ = LogisticModel(C=self.C).fit(X, y)
+
+    def _learn_clip_by_clip(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
+        """The plain statement of what _learn computes (tests compare the two)."""
         self.indices_ = self.metric_indices()
         self.members_ = sorted({m for v in views for m in v.ballot.members})
         # Category-level rates first (reliability per member, prior per (mapping, category) key).
@@ -246,20 +270,41 @@ class CategoryJudge(ScoredJudge):
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
         objective = self._calibration_objective()
-        matrices = [self._matrix(v) for v in views]
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
         grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
+        if self.utility == "expected_f":
+            batch = build_batch(self, [v.ballot for v in views])
+        else:
+            matrices = [self._matrix(v) for v in views]
         for tau in grid:
-            predictions = {
-                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau))) for v, matrix in zip(views, matrices)
-            }
+            if self.utility == "expected_f":
+                predictions = _answers(batch.clips, batch.words, choose_batch(self, batch, tau))
+            else:
+                predictions = {
+                    v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau)))
+                    for v, matrix in zip(views, matrices)
+                }
             value = objective.value(scorer(clips, predictions))
             if value > best_value + 1e-12:
                 best, best_value = float(tau), value
         return best
 
     # ---- prediction -----------------------------------------------------------------------
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        """Every clip at once (judge/category_batch.py) for expected_f; the same answers as clip by clip."""
+        if self.utility != "expected_f" or not ballots:
+            return super().predict(ballots)
+        if self.needs_fit:
+            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
+        if not hasattr(self, "word_maps_"):
+            self.word_maps_ = WordMaps(self._lexicon())
+        answers: dict[str, list[str]] = {}
+        for start in range(0, len(ballots), BATCH_CLIPS):
+            batch = build_batch(self, ballots[start: start + BATCH_CLIPS])
+            answers.update(_answers(batch.clips, batch.words, choose_batch(self, batch, self.threshold_)))
+        return answers
+
     def _kept(self, v: ClusterView) -> list[int]:
         return self._choose(*self._matrix(v), self.threshold_)
 

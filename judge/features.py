@@ -114,9 +114,11 @@ def coarse_agreement(v: ClusterView, weights: Mapping[str, float], wheel_indices
         for cluster, row in zip(v.clusters, v.rows):
             if row[i] is not None:
                 voters_by_category.setdefault(row[i], set()).update(v.ballot.votes[cluster])
+        # Summed in sorted member order: a set's order follows the hash seed, and so would the last bits.
+        weight_of = {cat: sum(weights.get(m, 0.0) for m in sorted(voters)) for cat, voters in voters_by_category.items()}
         for j, row in enumerate(v.rows):
             if row[i] is not None:
-                out[j] += sum(weights.get(m, 0.0) for m in voters_by_category[row[i]]) / total
+                out[j] += weight_of[row[i]] / total
     return out / len(wheel_indices)
 
 
@@ -137,6 +139,7 @@ def stack_features(
 ) -> tuple[np.ndarray, list[str]]:
     """(n_clusters, n_features) matrix and the feature names. `own`: training targets (leave-one-out prior)."""
     ballot = v.ballot
+    n_labels, positions = ballot.n_labels, ballot.positions  # built on each access: once here
     n_present = max(len(ballot.members), 1)
     uniform = {m: 1.0 for m in ballot.members}
     wheels = wheel_indices(maps)
@@ -161,10 +164,10 @@ def stack_features(
             ),
             "log_seen": np.array([math.log1p(rates.seen(c) - (0 if own is None else 1)) for c in v.clusters]),
             "specificity": np.array(
-                [np.mean([1.0 / max(ballot.n_labels.get(m, 1), 1) for m in ballot.votes[c]]) for c in v.clusters]
+                [np.mean([1.0 / max(n_labels.get(m, 1), 1) for m in ballot.votes[c]]) for c in v.clusters]
             ),
             "first_position": np.array(
-                [np.mean([1.0 / (1 + ballot.positions.get(c, {}).get(m, 0)) for m in ballot.votes[c]]) for c in v.clusters]
+                [np.mean([1.0 / (1 + positions.get(c, {}).get(m, 0)) for m in ballot.votes[c]]) for c in v.clusters]
             ),
             "rank": rank,
             "log_n_clusters": np.full(len(v.clusters), math.log(len(v.clusters) + 1)),

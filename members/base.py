@@ -21,7 +21,7 @@ class Clip:
     subtitle: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # millions of these at the challenge scale
 class MemberOutput:
     """What a member says about one clip: candidate labels, a free-text description, or both.
 

@@ -12,11 +12,14 @@ from members.readers import read_outputs
 class CachedMember(Member):
     """Reads one output file (label npz, description npz, CSV or JSONL) and answers from it.
 
-    Description npz files are pickled and load only with `trust_pickle=True`.
+    Description npz files are pickled and load only with `trust_pickle=True`. Malformed rows of
+    an upstream label npz are read as the official toolkit reads them, with a warning; with
+    `strict=True` they are errors.
     """
 
     path: str = ""
     trust_pickle: bool = False
+    strict: bool = False
     _outputs: dict[str, MemberOutput] | None = field(default=None, init=False, repr=False)
 
     def outputs(self, only: Collection[str] | None = None) -> dict[str, MemberOutput]:
@@ -24,7 +27,7 @@ class CachedMember(Member):
         (unless the whole file was read already)."""
         if self._outputs is not None:
             return self._outputs if only is None else {c: self._outputs[c] for c in only if c in self._outputs}
-        outputs = read_outputs(self.path, self.trust_pickle, only=only)
+        outputs = read_outputs(self.path, self.trust_pickle, only=only, strict=self.strict)
         if only is None:
             self._outputs = outputs
         return outputs

@@ -13,6 +13,9 @@ import numpy as np
 
 from members.live.base import LiveMember, Request
 
+# Every clip any Echo instance answered, in this process (tests clear it).
+ANSWERED: list[str] = []
+
 
 @dataclass(kw_only=True)
 class Echo(LiveMember):
@@ -29,6 +32,7 @@ class Echo(LiveMember):
 
     def answer(self, requests: list[Request]) -> list[str | BaseException]:
         self.calls.append([r.clip.name for r in requests])
+        ANSWERED.extend(r.clip.name for r in requests)
         if any(r.clip.name == "batchkiller" for r in requests) and len(requests) > 1:
             raise MemoryError("out of memory")
         answers: list[str | BaseException] = []

@@ -27,7 +27,7 @@ TARGET = "members.live.affectgpt:AffectGPTMember"
 @pytest.fixture()
 def checkout(tmp_path) -> Path:
     """A writable copy of the fake checkout (the fake logs each call to calls.log in it)."""
-    return Path(shutil.copytree(FAKE, tmp_path / "AffectGPT"))
+    return Path(shutil.copytree(FAKE, tmp_path / "AffectGPT", ignore=shutil.ignore_patterns("calls.log")))
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def test_spec_is_not_changed():
 def test_unknown_type_and_parameter_are_input_errors_naming_the_part():
     with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, coarse, kofn, stacker, weighted; or give 'module:Class'\)"):
         build("judge", {"type": "vote"})
-    with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: batch_size, name, path, trust_pickle\)"):
+    with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: batch_size, name, path, strict, trust_pickle\)"):
         build("member", {"name": "m", "colour": "red"}, label="member 'm'")
     with pytest.raises(InputError, match=r"^judge: unknown parameter 'kk'"):
         build("judge", {"type": "kofn", "kk": 1})

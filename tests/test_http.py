@@ -283,7 +283,7 @@ def test_concurrency_bounds_requests_in_flight():
 def test_concurrency_is_shared_by_threads_and_endpoints():
     gauge = Gauge()
     with Scripted(hold=2, gauge=gauge) as one, Scripted(hold=2, gauge=gauge) as two:
-        c = client(one.url, two.url, concurrency=2)
+        c = client(one.url, two.url, concurrency=2, timeout=10.0)  # a lone request is held 2 s: no retry
         threads = [threading.Thread(target=c.chat_many, args=([ask("x")] * 4, 5)) for _ in range(3)]
         for thread in threads:
             thread.start()

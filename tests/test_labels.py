@@ -7,7 +7,16 @@ import pytest
 
 import core.files
 from core.errors import InputError
-from core.labels import format_openset, parse_openset, read_clip_names, read_label_csv, write_label_csv
+from core.labels import (
+    MAX_NAME_CHARS,
+    LabelCache,
+    format_openset,
+    parse_openset,
+    parse_openset_lenient,
+    read_clip_names,
+    read_label_csv,
+    write_label_csv,
+)
 
 
 @pytest.mark.parametrize(
@@ -164,3 +173,76 @@ def test_read_only_skips_other_rows_unparsed(tmp_path):
     assert read_label_csv(path, only=["a", "c", "z"]) == {"a": ["happy"], "c": ["sad"]}
     with pytest.raises(InputError, match="row 3, clip b"):
         read_label_csv(path, only=["b"])
+
+
+# ---- malformed input: one InputError naming file, row and clip --------------------------------
+
+
+def test_non_utf8_csv_names_the_row(tmp_path):
+    path = tmp_path / "gold.csv"
+    path.write_bytes(b'name,openset\na,[happy]\nb,"[caf\xe9]"\n')
+    with pytest.raises(InputError, match=r"gold\.csv, row 3: not UTF-8 text in column 'openset'"):
+        read_label_csv(path)
+    names = tmp_path / "clips.csv"
+    names.write_bytes(b"name\na\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"clips\.csv, row 3: not UTF-8 text in column 'name'"):
+        read_clip_names(names)
+
+
+def test_field_over_the_csv_limit(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text('name,openset\na,[happy]\nb,"[' + "x" * 200_000 + ']"\n')
+    with pytest.raises(InputError, match=r"big\.csv, row 3: not a readable CSV row \(field larger than field limit") as caught:
+        read_label_csv(path)
+    assert len(str(caught.value)) < 300
+
+
+def test_error_messages_quote_only_an_excerpt(tmp_path):
+    path = tmp_path / "bad.csv"
+    sentence = "Based on the input, it appears " * 300
+    path.write_text(f'name,openset\na,"{sentence}"\n')
+    message = r"bad\.csv, row 2, clip a: unparsable openset \(not a bracketed list: «Based"
+    with pytest.raises(InputError, match=message) as caught:
+        read_label_csv(path)
+    assert "characters)" in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_overlong_clip_name(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("name,openset\n" + "n" * (MAX_NAME_CHARS + 1) + ",[x]\n")
+    with pytest.raises(InputError, match=r"m\.csv, row 2: clip name longer than 200 characters"):
+        read_label_csv(path)
+
+
+@pytest.mark.parametrize("label", ["it's", "a,b", 'say "hi"', "two\nlines", "   ", ""])
+def test_unwritable_label_names_the_clip(tmp_path, label):
+    with pytest.raises(InputError, match=r"clip c2: label cannot be written in the openset format"):
+        write_label_csv(tmp_path / "sub.csv", {"c1": ["ok"], "c2": ["fine", label]})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a,b", 'a"b', "a\nb", " a", ""])
+def test_unwritable_clip_name(tmp_path, name):
+    with pytest.raises(InputError, match="the clip name cannot be written"):
+        write_label_csv(tmp_path / "sub.csv", {name: ["happy"]})
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[], Anxiety, Nervousness, Tension", ["anxiety", "nervousness", "tension"]),
+        ("[],focused,attentive,professional", ["focused", "attentive", "professional"]),
+        ("Based on the input, she is [happy", ["based on the input", "she is [happy"]),
+        ("", []),
+        ("['happy', 'sad']", ["happy", "sad"]),  # a well-formed list reads as parse_openset reads it
+    ],
+)
+def test_parse_openset_lenient(text, expected):
+    assert parse_openset_lenient(text) == expected
+
+
+def test_label_cache_shares_one_string_per_label():
+    cache = LabelCache()
+    first, second = parse_openset("[Happy, sad]", cache), parse_openset("['happy', 'Sad ']", cache)
+    assert first == second == ["happy", "sad"]
+    assert first[0] is second[0] and first[1] is second[1]

@@ -69,11 +69,14 @@ def test_empty_and_unknown_files(tmp_path):
         read_outputs(npz)
 
 
-def test_bad_fileitem_names_the_clip(tmp_path):
+def test_bad_fileitem_names_the_clip_when_strict(tmp_path, caplog):
+    """By default a malformed row is read as the toolkit reads it, with a warning; strict refuses it."""
     npz = tmp_path / "labels-openset.npz"
     np.savez(npz, filenames=np.array(["a", "b"]), fileitems=np.array(["[happy]", "happy"]))
-    with pytest.raises(InputError, match="clip b: unparsable"):
-        read_outputs(npz)
+    with pytest.raises(InputError, match=r"labels-openset\.npz, row 1, clip b: unparsable"):
+        read_outputs(npz, strict=True)
+    assert {k: v.labels for k, v in read_outputs(npz).items()} == {"a": ["happy"], "b": ["happy"]}
+    assert "1 row(s) are not bracketed label lists (clips b)" in caplog.text
 
 
 def test_cached_member_built_by_the_factory():
@@ -99,7 +102,7 @@ def test_only_skips_unwanted_rows_before_parsing(tmp_path):
     # Asking for a clip no row holds gives an empty result, not the "file is empty" error.
     assert read_outputs(csv_path, only=["zzz"]) == {}
     with pytest.raises(InputError, match="clip b: unparsable"):
-        read_outputs(npz, only=["b"])
+        read_outputs(npz, only=["b"], strict=True)
 
 
 def test_only_on_the_real_files_gives_the_same_rows_as_a_full_read():

@@ -16,7 +16,8 @@ from core.labels import read_label_csv
 from ensemble.cli import main as cli
 from members.media import write_test_video
 from members.readers import read_label_sets
-from tests.support import DATA, baseline_file
+from tests.live_support import ANSWERED
+from tests.support import DATA, GOLD, baseline_file
 
 CACHED = baseline_file("Video-ChatGPT")
 
@@ -117,3 +118,53 @@ def test_extraction_wraps_a_live_member(clips, tmp_path):
     assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out), "--allow-missing"]) == 0
     answers = read_label_csv(out)
     assert all(answers[n] and set(answers[n]) <= {"happy", "sad"} for n in names[:2])
+
+
+@pytest.mark.parametrize("member, message", [
+    ({"type": "qwen_vl", "model_path": "{folder}"}, "not a model folder (no config.json)"),
+    ({"type": "emotion_qwen", "model_path": "{remote}"}, "enable it with `trust_remote_code: true`"),
+    ({"type": "openai", "url": "http://127.0.0.1:9", "model": "m", "retries": 0}, "cannot reach the server"),
+    ({"type": "affectgpt", "checkout": "{folder}/nope"}, "AffectGPT checkout"),
+    ({"type": "qwen_vl", "model_path": "{folder}", "trust_remote_code": "yes"}, "trust_remote_code must be true or false"),
+])
+def test_a_member_that_cannot_start_is_one_error_line_and_no_output(clips, tmp_path, capsys, member, message):
+    """Set-up failures (bad checkpoint folder, remote code not trusted, server down, no checkout)
+    stop the run before any clip, with one line naming the member."""
+    folder, _ = clips
+    remote = folder / "remote"
+    remote.mkdir(exist_ok=True)
+    (remote / "config.json").write_text('{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}')
+    spec = {k: v.format(folder=tmp_path, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
+    path = tmp_path / "c.yaml"
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create({"data_root": str(DATA), "members": [{"name": "m", **spec}]})))
+    out = tmp_path / "out.csv"
+    assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last and "Traceback" not in last
+    assert not out.exists()
+
+
+def test_tune_reads_live_answers_from_the_cache_and_never_reruns_inference(tmp_path):
+    """`run` fills the live member's per-clip cache; `tune` on the same config then answers every
+    clip from it (no model call, no model set-up)."""
+    gold = read_label_csv(GOLD)
+    names = sorted(gold)[:12]
+    with open(tmp_path / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "video"])
+        for index, name in enumerate(names):
+            writer.writerow([name, write_test_video(tmp_path / f"{name}.mp4", audio=False, seed=index).name])
+    with open(tmp_path / "gold.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "openset"])
+        for name in names:
+            writer.writerow([name, str(gold[name])])
+    path = config(tmp_path)
+    args = [f"clips={tmp_path / 'manifest.csv'}", "tune.folds=2", "tune.grid={kofn: {k: [1, 2]}}"]
+    ANSWERED.clear()
+    assert cli(["run", "--config", path, "--out", str(tmp_path / "run.csv"), *args]) == 0
+    assert sorted(ANSWERED) == names
+    ANSWERED.clear()
+    assert cli(["tune", "--config", path, "--gold", str(tmp_path / "gold.csv"), "--out", str(tmp_path / "tuned.yaml"),
+                "--no-cache", "--no-loo", *args]) == 0
+    assert ANSWERED == []

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError, where
+from core.files import atomic_write_text
+from core.settings import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +178,36 @@ def load_lexicon(folder: str | Path) -> Lexicon:
     return _load_lexicon(Path(folder).resolve())
 
 
+# Bump when the parsed tables change shape or meaning: old cache files are then ignored.
+_CACHE_VERSION = "1"
+
+
+def _cache_path(folder: Path) -> Path:
+    """Where the parsed tables of this lexicon's exact files are cached (keyed by their content)."""
+    digest = hashlib.sha256(_CACHE_VERSION.encode())
+    for name in LEXICON_FILES:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return default_cache_dir() / "lexicon" / f"{digest.hexdigest()[:24]}.json"
+
+
+def _to_json(lexicon: Lexicon) -> str:
+    return json.dumps({
+        "format_mapping": {form: sorted(bases) for form, bases in lexicon.format_mapping.items()},
+        "raw_mapping": {word: sorted(heads) for word, heads in lexicon.raw_mapping.items()},
+        "wheel_maps": [[k, level, table] for (k, level), table in lexicon.wheel_maps.items()],
+    })
+
+
+def _from_json(folder: Path, text: str) -> Lexicon:
+    data = json.loads(text)
+    return Lexicon(
+        path=folder,
+        format_mapping={str(form): set(map(str, bases)) for form, bases in data["format_mapping"].items()},
+        raw_mapping={str(word): set(map(str, heads)) for word, heads in data["raw_mapping"].items()},
+        wheel_maps={(int(k), int(level)): {str(w): str(c) for w, c in table.items()} for k, level, table in data["wheel_maps"]},
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def _load_lexicon(folder: Path) -> Lexicon:
     if not folder.is_dir():
@@ -181,6 +215,27 @@ def _load_lexicon(folder: Path) -> Lexicon:
     for name in LEXICON_FILES:
         if not (folder / name).is_file():
             raise InputError(f"{folder / name}: lexicon file missing")
+    # Parsing the xlsx files (and importing openpyxl) costs about half a second per process;
+    # the parsed tables are cached as JSON, keyed by the files' content. A cache file that
+    # cannot be read is ignored and rewritten.
+    cache = _cache_path(folder)
+    if cache.is_file():
+        try:
+            lexicon = _from_json(folder, cache.read_text(encoding="utf-8"))
+            if len(lexicon.wheel_maps) == 2 * N_WHEELS:
+                return lexicon
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            log.debug("lexicon cache %s unreadable (%s): reading the lexicon files", cache, error)
+    lexicon = _parse_lexicon(folder)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache, _to_json(lexicon))
+    except OSError as error:
+        log.debug("lexicon cache %s not written (%s)", cache, error)
+    return lexicon
+
+
+def _parse_lexicon(folder: Path) -> Lexicon:
     wheel_maps = {}
     for k in range(1, N_WHEELS + 1):
         wheel_maps[(k, 1)], wheel_maps[(k, 2)] = _read_wheel(folder / f"wheel{k}.xlsx")

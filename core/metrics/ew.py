@@ -61,6 +61,11 @@ def prf(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], ma
         p, r = set_scores(gold_set, mapped_set(pred[clip], mapper))
         precisions.append(p)
         recalls.append(r)
+    return _prf(precisions, recalls)
+
+
+def _prf(precisions: Sequence[float], recalls: Sequence[float]) -> PRF:
+    """Mean P and R over the scored clips (fractions in, percent out); F of those means."""
     if not precisions:
         return PRF(0.0, 0.0, 0.0, 0)
     p, r = float(np.mean(precisions)), float(np.mean(recalls))
@@ -70,6 +75,34 @@ def prf(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], ma
 
 def ew_scores(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], lexicon) -> EWScores:
     """The 12 mappings of a lexicon (anything with `metric_names()` and `mapper(name)`, such as
-    vocab.lexicon.Lexicon) applied to gold and prediction, clip by clip."""
+    vocab.lexicon.Lexicon) applied to gold and prediction, clip by clip.
+
+    Each distinct label is normalised and mapped once (a run names a few hundred words
+    millions of times); the figures are those of `prf` per mapping, to the last bit."""
     clips = paired_clips(gold, pred)
-    return EWScores({name: prf(gold, pred, lexicon.mapper(name), clips) for name in lexicon.metric_names()})
+    names = lexicon.metric_names()
+    mappers = [lexicon.mapper(name) for name in names]
+    table: dict[str, tuple] = {}
+
+    def rows(labels: Sequence[str]) -> list[tuple]:
+        out = []
+        for label in labels:
+            row = table.get(label)
+            if row is None:
+                word = normalise_label(label)
+                row = table[label] = tuple(mapper(word) for mapper in mappers)
+            out.append(row)
+        return out
+
+    precisions: list[list[float]] = [[] for _ in names]
+    recalls: list[list[float]] = [[] for _ in names]
+    for clip in clips:
+        gold_rows, pred_rows = rows(gold[clip]), rows(pred[clip])
+        for i in range(len(names)):
+            gold_set = {row[i] for row in gold_rows if row[i] is not None}
+            if not gold_set:
+                continue
+            p, r = set_scores(gold_set, {row[i] for row in pred_rows if row[i] is not None})
+            precisions[i].append(p)
+            recalls[i].append(r)
+    return EWScores({name: _prf(precisions[i], recalls[i]) for i, name in enumerate(names)})

@@ -51,6 +51,10 @@ class ExtractingMember(Member):
             self._inner = build("member", spec, self._shared(), label=f"member '{self.name}'")
         return self._inner
 
+    @property
+    def setup_on_demand(self) -> bool:  # as the wrapped member
+        return self.inner.setup_on_demand
+
     def setup(self) -> None:
         if not self.inner.setup_on_demand:  # a live member loads its model only for uncached clips
             self.inner.setup()
