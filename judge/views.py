@@ -64,9 +64,10 @@ def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] |
     views: dict[str, list[str]] = {}
     for member in present:
         views.setdefault(model_of.get(member, member), []).append(member)
-    out = ModelBallot(clip=ballot.clip, members=list(views), views=views, source=source, words_by=words_by)
-    for model, names in views.items():
-        out.n_labels[model] = int(round(np.mean([source.n_labels.get(m, 0) for m in names])))
+    n_labels, positions = source.n_labels, source.positions  # rebuilt on each access: read once
+    votes: dict[str, dict[str, list[str]]] = {}
+    shares: dict[str, dict[str, float]] = {}
+    firsts: list[int] = []  # each (cluster, model) pair's first position, in the order of votes
     for cluster, by_member in source.votes.items():
         for model, names in views.items():
             voters = [m for m in names if m in by_member]
@@ -75,11 +76,12 @@ def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] |
             share = len(voters) / len(names)
             if share + 1e-9 < quorum:
                 continue
-            out.votes.setdefault(cluster, {})[model] = [w for m in voters for w in by_member[m]]
-            out.shares.setdefault(cluster, {})[model] = share
-            position = min(source.positions.get(cluster, {}).get(m, 0) for m in voters)
-            out.positions.setdefault(cluster, {})[model] = position
-    return out
+            votes.setdefault(cluster, {})[model] = [w for m in voters for w in by_member[m]]
+            shares.setdefault(cluster, {})[model] = share
+            firsts.append(min(positions.get(cluster, {}).get(m, 0) for m in voters))
+    counts = tuple(round(sum(n_labels.get(m, 0) for m in names) / len(names)) for names in views.values())
+    return ModelBallot(clip=ballot.clip, members=list(views), votes=votes, counts=counts, firsts=tuple(firsts),
+                       shares=shares, views=views, source=source, words_by=words_by)
 
 
 def member_words(ballots: Sequence[ClipBallot], member: str) -> dict[str, list[str]]:
