@@ -54,6 +54,8 @@ TYPES: dict[str, dict[str, str]] = {
         "coarse": "judge.weighted:CoarseVote",
         "stacker": "judge.stacker:Stacker",
         "category": "judge.category:CategoryJudge",
+        "view_category": "judge.views:ViewCategory",
+        "view_stacker": "judge.views:ViewStacker",
     },
     "extractor": {
         "rules": "members.extract.rules:RuleExtractor",

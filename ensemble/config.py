@@ -116,9 +116,12 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not isinstance(from_file, DictConfig):
         raise InputError(f"{path}: a config is a YAML mapping (members, vocab, judge, ...), not a list")
     config = merge(EnsembleConfig, from_file)
-    config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
-    apply_overrides(config, overrides)  # a data_root=... override wins over everything
-    anchor_state(config, path)
+    try:  # reading a value resolves its interpolations (`${oc.env:...}`, a loop)
+        config.data_root = resolve_data_root(data_root, from_file.get("data_root"))
+        apply_overrides(config, overrides)  # a data_root=... override wins over everything
+        anchor_state(config, path)
+    except OmegaConfBaseException as error:
+        raise InputError(f"{path}: {brief(error)}") from None
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "

@@ -47,16 +47,18 @@ def shared_settings(config: DictConfig) -> dict[str, Any]:
 
 
 def member_models(members: Sequence[Mapping]) -> dict[str, str]:
-    """{member: model}: which model each member is a view of (its `model:` key, default its own
-    name). Judges that pool the views of one model (judge/views.py) declare `models`."""
+    """{member: model}: which model each member is a view of (its `view_of:` key, default its own
+    name). Judges that pool the views of one model (judge/views.py) declare `models`.
+
+    The key is not `model:`, which live members use for the served model's name."""
     out = {}
     for index, entry in enumerate(members, start=1):
         if not entry.get("name"):
             continue  # build_members reports it
         name = str(entry["name"])
-        model = entry.get("model", name)
+        model = entry.get("view_of", name)
         if not isinstance(model, str) or not model:
-            raise InputError(f"config: member #{index} ('{name}'): model must be a non-empty text, got {model!r}")
+            raise InputError(f"config: member #{index} ('{name}'): view_of must be a non-empty text, got {model!r}")
         out[name] = model
     return out
 
@@ -74,7 +76,7 @@ def build_members(config: DictConfig) -> list[Member]:
         if name in seen:
             raise InputError(f"config: member '{name}' is named twice")
         seen.add(name)
-        spec.pop("model", None)  # which model it is a view of: for the judge (member_models)
+        spec.pop("view_of", None)  # which model it is a view of: for the judge (member_models)
         members.append(build("member", spec, shared, label=f"member '{name}'"))
     return members
 

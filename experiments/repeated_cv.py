@@ -9,7 +9,7 @@ Prints one JSON object on stdout (and a table on stderr).
     python experiments/repeated_cv.py --gold ../shared/data/ovmerd/gold_dev.csv [--seeds 11 12 13]
         [--rows default,ovmerd/category,...] [--objective ew_l1_f|mer2024_avg] [--groupings local] [--jobs 2]
 
-Rows (config, judge grid): see ROWS. A member's `model:` key groups views (judge/views.py).
+Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/views.py).
 """
 from __future__ import annotations
 
@@ -103,13 +103,13 @@ registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
 
 def split_models(config) -> dict[str, str]:
-    """{member: model} from the members' `model:` keys, removed from the config (the pipeline
+    """{member: model} from the members' `view_of:` keys, removed from the config (the pipeline
     of this branch does not take them yet)."""
     models = {}
     for entry in config.members:
-        if "model" in entry:
-            models[str(entry.name)] = str(entry.model)
-            del entry["model"]
+        if "view_of" in entry:
+            models[str(entry.name)] = str(entry.view_of)
+            del entry["view_of"]
     return models
 
 

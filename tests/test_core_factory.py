@@ -47,7 +47,7 @@ def test_every_registered_name_resolves_to_a_class_of_its_kind(kind):
 
 
 def test_names_are_sorted_and_complete():
-    assert registry.names("judge") == ["category", "coarse", "kofn", "stacker", "weighted"]
+    assert registry.names("judge") == ["category", "coarse", "kofn", "stacker", "view_category", "view_stacker", "weighted"]
     assert {"cached", "described", "extracted"} <= set(registry.names("member"))
     with pytest.raises(ValueError, match="unknown kind of part 'juror'"):
         registry.names("juror")
@@ -90,7 +90,7 @@ def test_spec_is_not_changed():
 
 
 def test_unknown_type_and_parameter_are_input_errors_naming_the_part():
-    with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, coarse, kofn, stacker, weighted; or give 'module:Class'\)"):
+    with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, coarse, kofn, stacker, view_category, view_stacker, weighted; or give 'module:Class'\)"):
         build("judge", {"type": "vote"})
     with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: batch_size, name, path, strict, trust_pickle\)"):
         build("member", {"name": "m", "colour": "red"}, label="member 'm'")

@@ -1,4 +1,4 @@
-"""The default config (configs/ovmerd_views.yaml): views grouped by `model:`, a shipped judge state
+"""The default config (configs/ovmerd_views.yaml): views grouped by `view_of:`, a shipped judge state
 that `run` uses with no gold, and a clear error when the member list no longer matches it."""
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def test_members_name_their_model_and_the_judge_gets_it():
     assert {m for n, m in models.items() if n.startswith("AffectGPT")} == {"AffectGPT"}
     assert len(set(models.values())) == 11 and len(models) == 32
     assert member_models([{"name": "x"}]) == {"x": "x"}  # default: a model of its own
-    with pytest.raises(InputError, match=r"member #1 \('x'\): model must be a non-empty text"):
-        member_models([{"name": "x", "model": 3}])
+    with pytest.raises(InputError, match=r"member #1 \('x'\): view_of must be a non-empty text"):
+        member_models([{"name": "x", "view_of": 3}])
 
 
 def test_shipped_state_matches_the_config_and_is_found_from_any_directory(tmp_path, monkeypatch):
@@ -32,7 +32,7 @@ def test_shipped_state_matches_the_config_and_is_found_from_any_directory(tmp_pa
     state = read_state(config.judge.state, "judge.view_category")
     resolved = OmegaConf.to_container(config, resolve=True)
     assert state["view_members"] == sorted(m["name"] for m in resolved["members"])
-    assert state["models_of_views"] == {m["name"]: m["model"] for m in resolved["members"]}
+    assert state["models_of_views"] == {m["name"]: m["view_of"] for m in resolved["members"]}
     assert state["params"]["views_per_model"] == config.judge.views_per_model
 
 

@@ -275,7 +275,7 @@ def test_all_endpoints_down_names_them_all():
 # ---- concurrency -------------------------------------------------------------------------------
 def test_concurrency_bounds_requests_in_flight():
     with Scripted(hold=3) as server:
-        answers = client(server.url, concurrency=3).chat_many([ask(str(i)) for i in range(9)], 5)
+        answers = client(server.url, concurrency=3, timeout=10.0).chat_many([ask(str(i)) for i in range(9)], 5)
         assert answers == ["[happy]"] * 9
         assert server.gauge.peak == 3  # held until 3 were in flight, and never more
 
@@ -295,7 +295,7 @@ def test_concurrency_is_shared_by_threads_and_endpoints():
 
 def test_concurrency_is_shared_by_threads_calling_one_client():
     with Scripted(hold=2) as server:
-        c = client(server.url, concurrency=2)
+        c = client(server.url, concurrency=2, timeout=10.0)  # a held request is not a timeout on a busy machine
         threads = [threading.Thread(target=c.chat_many, args=([ask("x")] * 4, 5)) for _ in range(3)]
         for thread in threads:
             thread.start()
