@@ -9,6 +9,7 @@ joblib and cached on disk as JSON (core.jsoncache: no pickle), so re-tuning afte
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -22,7 +23,7 @@ from core import registry
 from core.errors import InputError
 from core.factory import build
 from core.jsoncache import JsonCache
-from core.metrics import ZipGrouper, ew_scores, mer2024_scores
+from core.metrics import ew_scores, mer2024_scores
 from core.settings import REPO_ROOT
 from judge.base import Judge
 from judge.objective import Objective
@@ -51,13 +52,33 @@ class Scorer:
 
 @dataclass(frozen=True)
 class ScorerSpec:
-    """How a worker process rebuilds the Scorer (paths travel cheaper than lexicon tables)."""
+    """How a worker process rebuilds the Scorer (paths travel cheaper than lexicon tables).
+
+    grouper: the MER2024 synonym grouper's type (cached | local | identity | module:Class);
+    default `cached` (the groupings zip) when groupings are given, else no MER2024 score.
+    """
 
     lexicon: str
     groupings: str | None = None
+    grouper: str | None = None
+    cache_dir: str = ""
+
+    @property
+    def grouper_type(self) -> str | None:
+        return self.grouper or ("cached" if self.groupings else None)
 
     def build(self) -> Scorer:
-        return Scorer(load_lexicon(self.lexicon), ZipGrouper(self.groupings) if self.groupings else None)
+        return _scorer(self)
+
+
+@functools.lru_cache(maxsize=4)
+def _scorer(spec: ScorerSpec) -> Scorer:
+    """One Scorer per spec and process: a local grouper is fitted once, not once per fold."""
+    grouper = None
+    if spec.grouper_type:
+        shared = {"lexicon": spec.lexicon, "groupings": spec.groupings or "", "cache_dir": spec.cache_dir}
+        grouper = build("grouper", {"type": spec.grouper_type}, shared, label="MER2024 grouper")
+    return Scorer(load_lexicon(spec.lexicon), grouper)
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -191,8 +212,8 @@ def cross_validate(
     from joblib import Parallel, delayed
 
     goal = Objective.parse(objective)
-    if goal.needs_groupings and not scorer.groupings:
-        raise InputError("objective mer2024_avg needs synonym groupings (--groupings ZIP)")
+    if goal.needs_groupings and not scorer.grouper_type:
+        raise InputError("objective mer2024_avg needs a synonym grouper (--groupings ZIP, or --grouper local)")
     if not grid:
         raise InputError("tune: no candidate judge to try")
     shared = {"objective": objective, **(shared or {})}

@@ -112,7 +112,7 @@ def test_missing_clips_and_empty_member_are_counted(tmp_path):
         ("no_shared_clips", "shares no clip"),
         ("negative_weight", "must be finite and >= 0"),
         ("bad_objective", "unknown objective"),
-        ("mer2024_without_groupings", "needs synonym groupings"),
+        ("mer2024_without_groupings", "needs a synonym grouper"),
         ("k_above_members", "k=3 but only 2 members vote"),
     ],
 )
@@ -150,3 +150,17 @@ def test_precision_floor_objective_is_met_on_training_folds(tmp_path):
     # k = 1 (the union) has the best recall but misses the floor, so the choice is a stricter k.
     assert data["ensemble"]["final_params"]["k"] > 1
     assert OmegaConf.load(tmp_path / "t.yaml").tune.objective == "recall@precision>=60"
+
+
+def test_mer2024_objective_with_the_local_grouper(tmp_path):
+    """`tune --objective mer2024_avg --grouper local`: no groupings zip needed; the report scores
+    every fold with the local grouper's MER2024 Avg and chooses by it."""
+    config, gold = write_setup(tmp_path, [baseline("Video-ChatGPT"), baseline("mPLUG-Owl"), AGPT], {"kofn": {"k": [1, 2]}})
+    report = tmp_path / "r.json"
+    assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(tmp_path / "t.yaml"), "--report", str(report),
+                "--objective", "mer2024_avg", "--grouper", "local", "--no-loo", "--no-cache"]) == 0
+    data = json.loads(report.read_text())
+    assert data["objective"] == "mer2024_avg"
+    text = json.dumps(data["ensemble"])
+    assert "mer2024_avg" in text
+    assert OmegaConf.load(tmp_path / "t.yaml").tune.objective == "mer2024_avg"

@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--plot", help="precision-recall curve PNG (default: REPORT with .png, when --report is given)")
     parser.add_argument("--objective", help="ew_l1_f (default), m_avg, mer2024_avg, recall@precision>=P, precision@recall>=R")
     parser.add_argument("--groupings", help="cached GPT groupings zip: adds MER2024 Avg to the report")
+    parser.add_argument("--grouper", help="MER2024 synonym grouper: cached (needs --groupings, the default with it), local, identity")
     parser.add_argument("--jobs", type=int, help="parallel jobs (default: tune.n_jobs)")
     parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
@@ -59,14 +60,14 @@ def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]
 
 
 def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
-         use_cache: bool = True, loo: bool = True) -> tuple[dict, dict, object]:
+         use_cache: bool = True, loo: bool = True, grouper: str | None = None) -> tuple[dict, dict, object]:
     """Returns (final judge params with type, report, final judge fitted on all gold clips)."""
     objective = objective or config.tune.objective
     Objective.parse(objective)
     gold = read_label_csv(gold_path)
     prepared = prepare(config)
     shared = {**shared_settings(config), "objective": objective}
-    spec = ScorerSpec(shared["lexicon"], groupings)
+    spec = ScorerSpec(shared["lexicon"], groupings, grouper, shared["cache_dir"])
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
     grid = candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge_section.get("type", "kofn"), judge_section)
     for params in grid:  # a bad candidate fails here, once, not in a worker
@@ -146,7 +147,8 @@ def main(args, overrides) -> int:
     working = config.copy()
     if args.trust_pickle:  # for this command only: the tuned config written below does not keep it
         log.info("trusting pickled files of members: %s", ", ".join(trust_pickles(working)) or "none")
-    params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo)
+    params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo,
+                                 args.grouper)
     _print_table(report)
     tuned = config.copy()
     judge = dict(params)
