@@ -13,8 +13,9 @@ import functools
 import hashlib
 import itertools
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import KFold
