@@ -13,17 +13,19 @@ candidate order), so the answers are the same to the last bit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Sequence
+from typing import Any
 
 import numpy as np
 
 from judge.features import Rates
 from vocab.ballot import ClipBallot
 
-if TYPE_CHECKING:  # the judge module imports this one
-    from judge.category import CategoryJudge
+# `judge` parameters below are CategoryJudge instances (judge.category); that module imports
+# this one, so the type is named in words only, keeping the imports one way.
+CategoryJudge = Any
 
 
 @dataclass
@@ -117,7 +119,7 @@ def _surface_words(e_slot: np.ndarray, e_word: np.ndarray, e_member: np.ndarray,
     return word[first]
 
 
-def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
+def flatten(judge: CategoryJudge, ballots: Sequence[ClipBallot]) -> Flat:
     maps, indices = judge.word_maps_, judge.indices_
     n_ii = len(indices)
 
@@ -210,7 +212,7 @@ def flatten(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Flat:
                 v_cand, v_member, v_order, min_pos, cand_clip, cand_key)
 
 
-def features(judge: "CategoryJudge", flat: Flat, own: np.ndarray | None = None) -> np.ndarray:
+def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) -> np.ndarray:
     """The candidates' feature matrix, rows and columns as CategoryJudge._candidates gives them
     (`own`: per candidate, 1.0 when it is in the training clip's gold, for the leave-one-out prior)."""
     indices, n_ii, rel = judge.indices_, len(judge.indices_), judge.rates_.member
@@ -261,7 +263,7 @@ def features(judge: "CategoryJudge", flat: Flat, own: np.ndarray | None = None) 
     return X
 
 
-def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> CategoryBatch:
+def build_batch(judge: CategoryJudge, ballots: Sequence[ClipBallot]) -> CategoryBatch:
     flat = flatten(judge, ballots)
     X = features(judge, flat)
     n_clips, n_ii, n_keys = flat.n_clips, len(judge.indices_), max(len(flat.pairs), 1)
@@ -286,7 +288,7 @@ def build_batch(judge: "CategoryJudge", ballots: Sequence[ClipBallot]) -> Catego
     return CategoryBatch([b.clip for b in ballots], flat.words_per_clip, np.asarray(slot_start, dtype=np.int64), slot_cands, p, G)
 
 
-def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float) -> list[list[int]]:
+def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -> list[list[int]]:
     """Per clip, the indices of the clusters kept: `CategoryJudge._choose` for every clip at once."""
     n_clips = len(batch.clips)
     sizes_per_clip = np.diff(batch.slot_start)
@@ -355,7 +357,7 @@ def choose_batch(judge: "CategoryJudge", batch: CategoryBatch, threshold: float)
 
 
 def training_evidence(
-    judge: "CategoryJudge", flat: Flat, golds: Sequence[Sequence[set]]
+    judge: CategoryJudge, flat: Flat, golds: Sequence[Sequence[set]]
 ) -> tuple[Rates, list[float], np.ndarray]:
     """What `CategoryJudge._learn` learns before the model, from the training clips at once:
     (rates, unproposed per mapping, per candidate 1.0 when it is in its clip's gold).
