@@ -123,7 +123,7 @@ def test_extraction_wraps_a_live_member(clips, tmp_path):
 @pytest.mark.parametrize("member, message", [
     ({"type": "qwen_vl", "model_path": "{folder}"}, "not a model folder (no config.json)"),
     ({"type": "emotion_qwen", "model_path": "{remote}"}, "enable it with `trust_remote_code: true`"),
-    ({"type": "openai", "url": "http://127.0.0.1:9", "model": "m", "retries": 0}, "cannot reach the server"),
+    ({"type": "openai", "url": "http://127.0.0.1:9", "model": "m", "retries": 0}, "member 'm': http://127.0.0.1:9/v1/models: cannot reach the server"),
     ({"type": "affectgpt", "checkout": "{folder}/nope"}, "AffectGPT checkout"),
     ({"type": "qwen_vl", "model_path": "{folder}", "trust_remote_code": "yes"}, "trust_remote_code must be true or false"),
 ])

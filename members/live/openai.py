@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image
 
+from core.errors import InputError
 from members.base import Clip
 from members.http import ChatClient
 from members.live.base import LiveMember, Request
@@ -105,7 +106,10 @@ class OpenAIMember(LiveMember):
     def setup(self) -> None:
         client = self.client()
         if self.check_server:
-            live = client.check()
+            try:
+                live = client.check()
+            except InputError as error:
+                raise InputError(f"member '{self.name}': {error}") from None
             log.info("member '%s': %d of %d endpoints answer", self.name, len(live), len(client.urls))
 
     def close(self) -> None:
