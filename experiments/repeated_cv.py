@@ -103,8 +103,8 @@ registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
 
 def split_models(config) -> dict[str, str]:
-    """{member: model} from the members' `view_of:` keys, removed from the config (the pipeline
-    of this branch does not take them yet)."""
+    """{member: model} from the members' `view_of:` keys, taken off the config (the same mapping
+    ensemble.pipeline.shared_settings gives; the rows were measured this way)."""
     models = {}
     for entry in config.members:
         if "view_of" in entry:
