@@ -13,8 +13,8 @@ The emitted word is still each kept cluster's surface word (see vocab.ballot.Cli
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -84,6 +84,9 @@ class CategoryJudge(ScoredJudge):
     utility: str = "linear"
 
     kind = "category"
+    # expected_f fits, calibrates and predicts all clips at once (judge/category_batch.py), reading
+    # votes off the ballots; a subclass whose candidates carry other features sets this False.
+    batched = True
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -153,6 +156,8 @@ class CategoryJudge(ScoredJudge):
     # ---- fitting ------------------------------------------------------------------------
     def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
         """All training clips at once (judge/category_batch.py); the same state as _learn_clip_by_clip."""
+        if not self.batched:
+            return self._learn_clip_by_clip(views, scorer)
         self.indices_ = self.metric_indices()
         self.members_ = sorted({m for v in views for m in v.ballot.members})
         golds = [scorer.gold_sets(v.ballot.clip) for v in views]
@@ -273,12 +278,13 @@ class CategoryJudge(ScoredJudge):
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
         grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
-        if self.utility == "expected_f":
+        in_batch = self.utility == "expected_f" and self.batched
+        if in_batch:
             batch = build_batch(self, [v.ballot for v in views])
         else:
             matrices = [self._matrix(v) for v in views]
         for tau in grid:
-            if self.utility == "expected_f":
+            if in_batch:
                 predictions = _answers(batch.clips, batch.words, choose_batch(self, batch, tau))
             else:
                 predictions = {
@@ -293,7 +299,7 @@ class CategoryJudge(ScoredJudge):
     # ---- prediction -----------------------------------------------------------------------
     def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
         """Every clip at once (judge/category_batch.py) for expected_f; the same answers as clip by clip."""
-        if self.utility != "expected_f" or not ballots:
+        if self.utility != "expected_f" or not self.batched or not ballots:
             return super().predict(ballots)
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")

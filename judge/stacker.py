@@ -7,8 +7,8 @@ the clip's gold. A fractional target is fitted as two weighted rows (y as positi
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Stacker(ScoredJudge):
         ys = targets(views, scorer, self.metric_indices())
         self.rates_ = Rates.learn(views, ys, self.prior_strength)
         self.members_ = sorted(self.rates_.member)
-        blocks = [stack_features(v, self.members_, self.rates_, self.word_maps_, own=y)[0] for v, y in zip(views, ys)]
+        blocks = [self._features(v, own=y) for v, y in zip(views, ys)]
         X = np.concatenate(blocks) if blocks else np.zeros((0, 0))
         y = np.concatenate(ys) if ys else np.zeros(0)
         self.feature_names_ = stack_features(views[0], self.members_, self.rates_, self.word_maps_)[1]
@@ -44,7 +44,11 @@ class Stacker(ScoredJudge):
     def _scores(self, v: ClusterView) -> np.ndarray:
         if not v.clusters:
             return np.zeros(0)
-        return self.model_.predict_proba(stack_features(v, self.members_, self.rates_, self.word_maps_)[0])
+        return self.model_.predict_proba(self._features(v))
+
+    def _features(self, v: ClusterView, own: np.ndarray | None = None) -> np.ndarray:
+        """The feature matrix of one clip's clusters (a subclass may replace columns)."""
+        return stack_features(v, self.members_, self.rates_, self.word_maps_, own=own)[0]
 
     def coefficients(self) -> dict[str, float]:
         return dict(zip(self.feature_names_, map(float, self.model_.coef_)))

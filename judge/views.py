@@ -20,17 +20,15 @@ is an error asking for `tune` again.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.errors import InputError
-from core.logistic import LogisticModel
-from judge.category import LAMBDAS, N_TAUS, CategoryCandidates, CategoryJudge, _member_categories
+from judge.category import CategoryCandidates, CategoryJudge, _member_categories
 from judge.fastscore import FastScorer, WordMaps
-from judge.features import ClusterView, Rates, stack_features, targets
+from judge.features import ClusterView
 from judge.objective import Objective
 from judge.scored import ScoredJudge
 from judge.stacker import Stacker
@@ -245,25 +243,10 @@ class ViewStacker(_ViewsFields, ViewsMixin, Stacker):
         self._check_views()
 
     def _features(self, v: ClusterView, own: np.ndarray | None = None) -> np.ndarray:
-        X, _ = stack_features(v, self.members_, self.rates_, self.word_maps_, own=own)
+        X = Stacker._features(self, v, own)
         if self.shares and isinstance(v.ballot, ModelBallot) and len(v.clusters):
             X[:, : len(self.members_)] = share_matrix(v.ballot, v.clusters, self.members_)
         return X
-
-    def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        ys = targets(views, scorer, self.metric_indices())
-        self.rates_ = Rates.learn(views, ys, self.prior_strength)
-        self.members_ = sorted(self.rates_.member)
-        blocks = [self._features(v, own=y) for v, y in zip(views, ys)]
-        X = np.concatenate(blocks) if blocks else np.zeros((0, 0))
-        y = np.concatenate(ys) if ys else np.zeros(0)
-        self.feature_names_ = stack_features(views[0], self.members_, self.rates_, self.word_maps_)[1]
-        self.model_ = LogisticModel(C=self.C, soft_targets=True).fit(X, y)
-
-    def _scores(self, v: ClusterView) -> np.ndarray:
-        if not v.clusters:
-            return np.zeros(0)
-        return self.model_.predict_proba(self._features(v))
 
     def _state(self) -> dict:
         return {**Stacker._state(self), **self._views_state()}
@@ -283,27 +266,9 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
         super()._check_params()
         self._check_views()
 
-    # The category judge may fit, calibrate and predict in batches that read votes straight off
-    # the ballots; the share-of-views features live in _candidates, so this judge keeps to the
-    # clip-by-clip statement of the same computations.
-    def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        getattr(CategoryJudge, "_learn_clip_by_clip", CategoryJudge._learn)(self, views, scorer)
-
-    def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
-        objective = self._calibration_objective()
-        matrices = [self._matrix(v) for v in views]
-        clips = [v.ballot.clip for v in views]
-        best, best_value = 0.5, -math.inf
-        grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
-        for tau in grid:
-            predictions = {
-                v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau)))
-                for v, matrix in zip(views, matrices)
-            }
-            value = objective.value(scorer(clips, predictions))
-            if value > best_value + 1e-12:
-                best, best_value = float(tau), value
-        return best
+    # The share-of-views features live in _candidates; the category judge's batched paths read
+    # votes straight off the ballots, so this judge keeps to the clip-by-clip computations.
+    batched = False
 
     def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
         cands = super()._candidates(v, train_gold)
