@@ -16,8 +16,8 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from core.errors import InputError, excerpt, where
 from core.files import atomic_write_text
@@ -92,10 +92,8 @@ def parse_openset_lenient(text: str, cache: LabelCache | None = None) -> list[st
     if not isinstance(text, str):
         raise ValueError(f"expected a string, got {type(text).__name__}")
     text = text.strip()
-    if text.startswith("["):
-        text = text[1:]
-    if text.endswith("]"):
-        text = text[:-1]
+    text = text.removeprefix("[")
+    text = text.removesuffix("]")
     return [word for word in _split_items(text, cache) if word.strip("[]")]
 
 
@@ -159,15 +157,16 @@ def _check_utf8(path: Path, row_number: int, row: dict) -> None:
                 )
 
 
-def _csv_rows(path: Path, needed: Sequence[str]) -> Iterator[tuple[int, str, dict]]:
+def csv_rows(path: Path, needed: Sequence[str], what: str = "file", strip: bool = False) -> Iterator[tuple[int, str, dict]]:
     """(row number, clip name, row) of a CSV that has the `needed` columns, each clip named once.
 
     Rows are numbered as records (the header is row 1). Raises InputError for a missing file
-    or column, a row the csv module cannot split (a field over its size limit, say), bytes that
-    are not UTF-8, an empty or overlong name, or a name seen before.
+    (named `what`) or column, a row the csv module cannot split (a field over its size limit,
+    say), bytes that are not UTF-8, an empty or overlong name, or a name seen before.
+    strip: take the spaces off column names and cells (hand-written clip manifests).
     """
     if not path.is_file():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: {what} not found")
     # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which would rename the first column.
     # surrogateescape: undecodable bytes reach the row that holds them, which the error then names.
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
@@ -175,6 +174,8 @@ def _csv_rows(path: Path, needed: Sequence[str]) -> Iterator[tuple[int, str, dic
         row_number = 0  # the last row read whole; an error is on the next
         try:
             columns = reader.fieldnames or []
+            if strip:
+                columns = reader.fieldnames = [column.strip() for column in columns]
             row_number = 1
             _check_utf8(path, 1, dict(zip(columns, columns)))
             for column in needed:
@@ -185,6 +186,8 @@ def _csv_rows(path: Path, needed: Sequence[str]) -> Iterator[tuple[int, str, dic
             seen: dict[str, int] = {}
             for row_number, row in enumerate(reader, start=2):
                 _check_utf8(path, row_number, row)
+                if strip:  # cells of extra fields (key None) are dropped
+                    row = {key: (value or "").strip() for key, value in row.items() if isinstance(key, str)}
                 name = check_name(row["name"] or "", path, row_number)
                 check_unique(seen, name, row_number, path)
                 yield row_number, name, row
@@ -201,7 +204,7 @@ def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> Label
     wanted = None if only is None else set(only)
     cache = LabelCache()
     result: LabelSets = {}
-    for row_number, name, row in _csv_rows(path, ("name", "openset")):
+    for row_number, name, row in csv_rows(path, ("name", "openset")):
         if wanted is not None and name not in wanted:
             continue
         try:
@@ -216,7 +219,7 @@ def read_label_csv(path: str | Path, only: Iterable[str] | None = None) -> Label
 def read_clip_names(path: str | Path) -> list[str]:
     """The clip names of a CSV with a `name` column (other columns are ignored), in file order."""
     path = Path(path)
-    names = [name for _, name, _ in _csv_rows(path, ("name",))]
+    names = [name for _, name, _ in csv_rows(path, ("name",))]
     if not names:
         raise InputError(f"{path}: no clip names")
     return names

@@ -10,48 +10,18 @@ member records a MediaError for it and the run goes on); one warning counts them
 """
 from __future__ import annotations
 
-import csv
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from core.errors import InputError, where
-from core.labels import check_unique
+from core.errors import InputError
+from core.labels import csv_rows
 from members.base import Clip
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi")
 SUBTITLE_LANGUAGES = ("english", "chinese")
-
-
-def _rows(path: Path, needed: Sequence[str], what: str) -> Iterator[tuple[int, str, dict[str, str]]]:
-    """(row number, clip name, row with stripped cells) of a CSV with the `needed` columns, each
-    clip named once. InputError for a missing file or column, an empty or repeated name, bad text."""
-    if not path.is_file():
-        raise InputError(f"{path}: {what} not found")
-    row_number = 1
-    try:
-        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which would rename the first column.
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = [column.strip() for column in reader.fieldnames or []]
-            reader.fieldnames = columns
-            for column in needed:
-                if column not in columns:
-                    raise InputError(f"{path}: missing column '{column}' (columns: {', '.join(columns) or 'none'})")
-            seen: dict[str, int] = {}
-            for row_number, row in enumerate(reader, start=2):
-                cells = {key: (value or "").strip() for key, value in row.items() if isinstance(key, str)}
-                name = cells.get("name", "")
-                if not name:
-                    raise InputError(f"{where(path, row_number)}: empty clip name")
-                check_unique(seen, name, row_number, path)
-                yield row_number, name, cells
-    except UnicodeDecodeError as error:
-        raise InputError(f"{where(path, row_number + 1)}: not UTF-8 text ({error.reason})") from None
-    except csv.Error as error:
-        raise InputError(f"{where(path, row_number + 1)}: malformed CSV ({error})") from None
 
 
 def _media_path(value: str, folder: Path) -> Path | None:
@@ -91,7 +61,7 @@ def read_manifest(path: str | Path) -> list[Clip]:
             audio=_media_path(row.get("audio", ""), folder),
             subtitle=row.get("subtitle") or None,
         )
-        for _, name, row in _rows(path, ("name",), "clip manifest")
+        for _, name, row in csv_rows(path, ("name",), "clip manifest", strip=True)
     ]
     if not clips:
         raise InputError(f"{path}: no clips listed")
@@ -104,7 +74,7 @@ def read_subtitles(path: str | Path, language: str = "english") -> dict[str, str
     an empty cell gives None."""
     if language not in SUBTITLE_LANGUAGES:
         raise InputError(f"subtitle language must be one of {', '.join(SUBTITLE_LANGUAGES)}, got {language!r}")
-    return {name: row[language] or None for _, name, row in _rows(Path(path), ("name", language), "subtitle file")}
+    return {name: row[language] or None for _, name, row in csv_rows(Path(path), ("name", language), "subtitle file", strip=True)}
 
 
 def find_videos(videos_dir: str | Path) -> dict[str, Path]:
