@@ -164,14 +164,6 @@ def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], prog
     return labels, failures
 
 
-def collect_labels(members: Sequence[Member], clips: Sequence[str | Clip], progress: bool = False) -> ClipLabels:
-    """Labels per clip per member (see collect_outputs); failures are only logged."""
-    labels, failures = collect_outputs(members, clips, progress)
-    for line in failure_summary(failures, len(labels)):
-        log.warning("%s", line)
-    return labels
-
-
 def failure_summary(failures: Failures, n_clips: int) -> list[str]:
     """One line per member that failed on some clips: how many, and the first error."""
     lines = []
@@ -225,11 +217,10 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
         clips = config_clips(config)
     if clips is None:
         clips = select_clips(members, None)
-    clips = as_clips(clips)
-    selected = [clip.name for clip in clips]
+    labels, failures = collect_outputs(members, clips, progress)  # keyed by the clips, sorted
+    selected = list(labels)
     if not selected:
         raise InputError("no clips to judge")
-    labels, failures = collect_outputs(members, clips, progress)
     del members  # their cached outputs: the labels are all that is needed from here on
     for line in failure_summary(failures, len(selected)):
         log.warning("%s", line)

@@ -17,7 +17,7 @@ from core.labels import normalise_label, read_label_csv
 from core.settings import default_cache_dir
 from ensemble.cli import main as cli
 from ensemble.config import load_config
-from ensemble.pipeline import build_members, collect_labels, coverage_report, judge_clips, prepare, select_clips, shared_settings
+from ensemble.pipeline import build_members, collect_outputs, coverage_report, judge_clips, prepare, select_clips, shared_settings
 from judge.vote import KOfNVote
 from members.base import Member, MemberOutput
 from members.cached import CachedMember
@@ -143,11 +143,11 @@ def test_select_clips(config):
     assert select_clips([LiveMember(name="live")], ["x"]) == ["x"]
 
 
-def test_collect_labels_leaves_absent_members_out(direct):
+def test_collect_outputs_leaves_absent_members_out(direct):
     members = [CachedMember(name="vc", path=str(MEMBER_FILES["Video-ChatGPT"])), LiveMember(name="live")]
     agpt_only = sorted(set(direct["AffectGPT-e30"]) - set(direct["Video-ChatGPT"]))[0]
     clips = ["sample_00000000", agpt_only]
-    labels = collect_labels(members, clips)
+    labels, _ = collect_outputs(members, clips)
     assert labels == {
         "sample_00000000": {"vc": direct["Video-ChatGPT"]["sample_00000000"], "live": ["calm"]},
         agpt_only: {"live": ["calm"]},
@@ -155,15 +155,15 @@ def test_collect_labels_leaves_absent_members_out(direct):
     assert coverage_report(labels, ["vc", "live"], clips) == {"vc": 1, "live": 0}
 
 
-def test_collect_labels_refuses_descriptions_and_warns_about_mute_members(tmp_path, caplog):
+def test_collect_outputs_refuses_descriptions_and_warns_about_mute_members(tmp_path, caplog):
     described = tmp_path / "d.jsonl"
     described.write_text('{"name": "a", "labels": ["sad"]}\n{"name": "b", "description": "She smiles."}\n')
     with pytest.raises(InputError, match="member 'desc': clip b has a description but no labels"):
-        collect_labels([CachedMember(name="desc", path=str(described))], ["a", "b"])
+        collect_outputs([CachedMember(name="desc", path=str(described))], ["a", "b"])
     mute = tmp_path / "mute.csv"
     mute.write_text('name,openset\na,[]\nb,[]\n')
     with caplog.at_level(logging.WARNING, logger="ensemble.pipeline"):
-        labels = collect_labels([CachedMember(name="mute", path=str(mute))], ["a", "b"])
+        labels, _ = collect_outputs([CachedMember(name="mute", path=str(mute))], ["a", "b"])
     assert labels == {"a": {"mute": []}, "b": {"mute": []}}
     assert "member 'mute' gave no label for any clip" in caplog.text
 
