@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
-from core.errors import InputError
+from core.errors import InputError, excerpt
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,10 @@ class _Failure(Exception):
         self.status = status
 
 
-def excerpt(data: bytes | str, limit: int = EXCERPT) -> str:
-    """A short, one-line quote of a server's body for an error message."""
+def body_excerpt(data: bytes | str) -> str:
+    """A short, marked quote of a server's body for an error message (core.errors.excerpt)."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+    return excerpt(" ".join(text.split()), EXCERPT)
 
 
 def chat_url(endpoint: str) -> str:
@@ -191,7 +190,7 @@ class ChatClient:
             except (OSError, http.client.HTTPException):
                 detail = b""
             retry = error.code >= 500 or error.code == 429
-            raise _Failure(f"HTTP {error.code} from {url}: {excerpt(detail)}", retry, error.code) from None
+            raise _Failure(f"HTTP {error.code} from {url}: {body_excerpt(detail)}", retry, error.code) from None
         except urllib.error.URLError as error:
             raise _Failure(f"cannot reach {url} ({error.reason})", True) from None
         except TimeoutError:
@@ -202,7 +201,7 @@ class ChatClient:
             return answer_text(json.loads(data.decode("utf-8")))
         except (ValueError, UnicodeDecodeError) as error:
             reason = "not JSON" if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)) else str(error)
-            raise _Failure(f"unusable reply from {url} ({reason}): {excerpt(data)}", True) from None
+            raise _Failure(f"unusable reply from {url} ({reason}): {body_excerpt(data)}", True) from None
 
     # ---- the API ------------------------------------------------------------------------------
     def chat(self, messages: list[dict], max_tokens: int, temperature: float = 0.0, **extra: Any) -> str:
@@ -282,7 +281,7 @@ class ChatClient:
                 reason = getattr(error, "reason", error)
                 found[url] = ServerError(f"{where}: cannot reach the server ({reason})", [url], 1)
             except (ValueError, KeyError, TypeError):
-                found[url] = ServerError(f"{where}: not an OpenAI model list: {excerpt(data)}", [url], 1)
+                found[url] = ServerError(f"{where}: not an OpenAI model list: {body_excerpt(data)}", [url], 1)
         return found
 
     def check(self) -> list[str]:
