@@ -15,8 +15,9 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from core.files import atomic_write_text
 
@@ -43,9 +44,15 @@ def canonical(value: Any) -> Any:
     raise TypeError(f"no canonical JSON form for {type(value).__name__}")
 
 
-def cache_key(name: str, args: tuple, kwargs: Mapping[str, Any]) -> str:
-    text = json.dumps([name, canonical(args), canonical(kwargs)], sort_keys=True, separators=(",", ":"))
+def digest(value: Any) -> str:
+    """sha256 of the canonical JSON form of `value`: the same for equal values whatever the key
+    order or hash seed; TypeError for what has no canonical form."""
+    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cache_key(name: str, args: tuple, kwargs: Mapping[str, Any]) -> str:
+    return digest([name, args, kwargs])
 
 
 @dataclasses.dataclass

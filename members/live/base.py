@@ -15,8 +15,8 @@ import logging
 import tempfile
 import time
 from abc import abstractmethod
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ from typing import Any
 from tqdm import tqdm
 
 from core.errors import InputError
+from core.jsoncache import digest
 from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient
 from members.live import prompts
-from members.live.cache import ClipCache, clip_key, digest
+from members.live.cache import ClipCache, clip_key
 from members.media import MediaError, extract_audio, sample_frames
 
 log = logging.getLogger(__name__)

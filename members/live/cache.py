@@ -8,7 +8,6 @@ batch size does not. Records hold plain JSON only: reading a cache never runs co
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -17,15 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from core.jsoncache import digest
 from members.base import Clip, MemberOutput
 
 log = logging.getLogger(__name__)
-
-
-def digest(value: Any) -> str:
-    """A stable hash of a JSON-able value (key order and hash seed do not matter)."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def clip_key(clip: Clip) -> str:
