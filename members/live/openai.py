@@ -11,7 +11,6 @@ request that fails is that clip's error only.
 from __future__ import annotations
 
 import base64
-import io
 import logging
 import mimetypes
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from core.errors import InputError
 from members.base import Clip
 from members.http import ChatClient
 from members.live.base import LiveMember, Request
+from members.live.worker import encode_image
 from members.media import MediaError
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,8 @@ IMAGE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 def image_data_uri(image: Image.Image, image_format: str = "jpeg", quality: int = 95) -> str:
     """A base64 data URI of a PIL image."""
-    buffer = io.BytesIO()
     options = {"quality": quality} if image_format in ("jpeg", "webp") else {}
-    image.convert("RGB").save(buffer, format=image_format.upper(), **options)
-    return f"data:{IMAGE_FORMATS[image_format]};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+    return f"data:{IMAGE_FORMATS[image_format]};base64,{encode_image(image, image_format.upper(), **options)}"
 
 
 def file_data_uri(path: str | Path, default_type: str = "video/mp4") -> str:

@@ -98,10 +98,11 @@ def check_model_folder(path: str | os.PathLike, trust_remote_code: bool) -> dict
 
 
 # ---- images -------------------------------------------------------------------------------------
-def encode_image(image, format: str = "PNG") -> str:
-    """Base64 of a PIL image (PNG is lossless, so a worker sees the very pixels the member sampled)."""
+def encode_image(image, format: str = "PNG", **options) -> str:
+    """Base64 of a PIL image (PNG is lossless, so a worker sees the very pixels the member sampled);
+    options go to PIL's save (e.g. quality for JPEG)."""
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format=format)
+    image.convert("RGB").save(buffer, format=format, **options)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
