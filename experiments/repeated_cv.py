@@ -96,6 +96,17 @@ ROWS = {
     "ovmerd/mer2024_grid": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": CATEGORY}),
     "views/mer2024_grid": (VIEWS, {"kofn": {"k": [2, 4, 6, 8, 10, 12]}, VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "default": (VIEWS, None),  # the default config's own tune grid
+    # The expected_pr utility (judge/category.py): each clip maximises expected precision +
+    # beta * expected recall, beta calibrated on the training folds.
+    "ovmerd/own_grid": ("configs/ovmerd.yaml", None),
+    "ovmerd/category_pr": ("configs/ovmerd.yaml", {"category": {**CATEGORY, "utility": ["expected_pr"]}}),
+    "views/category_flat_pr": (VIEWS, {"category": {**CATEGORY, "utility": ["expected_pr"]}}),
+    "views/pooled_shares_pr": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "utility": ["expected_pr"]}}),
+    "views/select2_expected_f": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
+    "views/select2_pr_l1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"], "mappings": ["l1"]}}),
+    "ovmerd/mer2024_grid_pr": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": {**CATEGORY, "utility": ["expected_pr"]}}),
+    "views/mer2024_grid_pr": (VIEWS, {"kofn": {"k": [2, 4, 6, 8, 10, 12]},
+                                      VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"]}}),
 }
 
 registry.register("judge", "view_category", "judge.views:ViewCategory")

@@ -31,6 +31,9 @@ N_TAUS = 19
 # batch's arrays stay a few tens of MB whatever the number of clips.
 BATCH_CLIPS = 5000
 LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
+# expected_pr's weight of recall against precision (beta); more labels as beta grows.
+BETAS = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
+GRIDS = {"linear": tuple(np.linspace(0.05, 0.95, N_TAUS)), "expected_f": LAMBDAS, "expected_pr": BETAS}
 
 
 @dataclass
@@ -80,19 +83,24 @@ class CategoryJudge(ScoredJudge):
     # probabilities of the categories it newly covers exceed tau on balance; "expected_f"
     # adds it while it raises each mapping's plug-in expected F, 2*sum(p kept) / (n kept +
     # lam * expected gold size), so a clip with one sure category stops earlier than a clip
-    # with several likely ones. The calibrated threshold is tau or lam.
+    # with several likely ones; "expected_pr" adds it while it raises the clip's expected
+    # precision + beta * expected recall, summed over mappings: sum(p kept) / n kept +
+    # beta * sum(p kept) / expected gold size. The metric is F of precision and recall
+    # *averaged over clips*, so the best submission maximises P + beta * R of the averages
+    # for some beta, and that sum splits into one such term per clip: each clip can be
+    # decided alone, and only beta is shared. The calibrated threshold is tau, lam or beta.
     utility: str = "linear"
 
     kind = "category"
-    # expected_f fits, calibrates and predicts all clips at once (judge/category_batch.py), reading
+    # expected_f and expected_pr fit, calibrate and predict all clips at once (judge/category_batch.py), reading
     # votes off the ballots; a subclass whose candidates carry other features sets this False.
     batched = True
 
     def _check_params(self) -> None:
         super()._check_params()
         self._check_positive("C", "prior_strength")
-        if self.utility not in ("linear", "expected_f"):
-            raise InputError(f"judge '{self.kind}': utility must be linear or expected_f, got {self.utility!r}")
+        if self.utility not in GRIDS:
+            raise InputError(f"judge '{self.kind}': utility must be linear, expected_f or expected_pr, got {self.utility!r}")
         if self.mappings not in ("objective", "l1", "all"):
             raise InputError(f"judge '{self.kind}': mappings must be objective, l1 or all, got {self.mappings!r}")
 
@@ -244,7 +252,14 @@ class CategoryJudge(ScoredJudge):
 
     def _choose(self, A: np.ndarray, p: np.ndarray, M: np.ndarray, G: np.ndarray, threshold: float) -> list[int]:
         """Greedy: add the cluster with the largest positive gain over uncovered categories
-        (ties: the alphabetically first cluster, as views list clusters sorted)."""
+        (ties: the alphabetically first cluster, as views list clusters sorted).
+
+        expected_pr's gains are not decreasing (a second likely category can lower expected
+        precision that a third one would raise again), so it walks the greedy path to the end
+        and keeps its best prefix, which on one mapping is the best subset.
+        """
+        walk = self.utility == "expected_pr"
+        value, best_value, best_length = 0.0, 0.0, 0
         uncovered = np.ones(len(p))
         available = np.ones(len(A), dtype=bool)
         chosen: list[int] = []
@@ -252,8 +267,16 @@ class CategoryJudge(ScoredJudge):
         expected_f = self.utility == "expected_f"
         hits, sizes = np.zeros(M.shape[1]), np.zeros(M.shape[1])
         denominator = threshold * G
+        # expected_pr: a key's share of its mapping's expected recall, weighted by beta.
+        recall = threshold * p / np.maximum(M @ G, 1e-12) if len(p) else p
         while available.any() and len(chosen) < limit:
-            if expected_f:
+            if self.utility == "expected_pr":
+                new_hits = (A * (uncovered * p)) @ M + hits
+                new_sizes = (A * uncovered) @ M + sizes
+                before = np.divide(hits, sizes, out=np.zeros_like(hits), where=sizes > 0)
+                after = np.divide(new_hits, new_sizes, out=np.zeros_like(new_hits), where=new_sizes > 0)
+                raw = ((after - before) + (A * (recall * uncovered)) @ M).sum(axis=1)
+            elif expected_f:
                 new_hits = (A * (uncovered * p)) @ M + hits
                 new_sizes = (A * uncovered) @ M + sizes
                 before = np.divide(2 * hits, sizes + denominator, out=np.zeros_like(hits), where=(sizes + denominator) > 0)
@@ -263,7 +286,11 @@ class CategoryJudge(ScoredJudge):
                 raw = A @ ((p - threshold) * uncovered)
             gains = np.where(available, raw, -np.inf)
             best = int(np.argmax(gains))
-            if gains[best] <= 1e-12 and len(chosen) >= self.min_labels:
+            if walk:
+                value += gains[best]
+                if value > best_value + 1e-12 or len(chosen) < self.min_labels:
+                    best_value, best_length = value, len(chosen) + 1
+            elif gains[best] <= 1e-12 and len(chosen) >= self.min_labels:
                 break
             chosen.append(best)
             available[best] = False
@@ -271,14 +298,14 @@ class CategoryJudge(ScoredJudge):
             hits += (new * p) @ M
             sizes += new.astype(float) @ M
             uncovered[new] = 0.0
-        return chosen
+        return chosen[:best_length] if walk else chosen
 
     def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
         objective = self._calibration_objective()
         clips = [v.ballot.clip for v in views]
         best, best_value = 0.5, -math.inf
-        grid = LAMBDAS if self.utility == "expected_f" else np.linspace(0.05, 0.95, N_TAUS)
-        in_batch = self.utility == "expected_f" and self.batched
+        grid = GRIDS[self.utility]
+        in_batch = self.utility != "linear" and self.batched
         if in_batch:
             batch = build_batch(self, [v.ballot for v in views])
         else:
@@ -298,8 +325,9 @@ class CategoryJudge(ScoredJudge):
 
     # ---- prediction -----------------------------------------------------------------------
     def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
-        """Every clip at once (judge/category_batch.py) for expected_f; the same answers as clip by clip."""
-        if self.utility != "expected_f" or not self.batched or not ballots:
+        """Every clip at once (judge/category_batch.py) for expected_f and expected_pr; the same
+        answers as clip by clip."""
+        if self.utility == "linear" or not self.batched or not ballots:
             return super().predict(ballots)
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
@@ -320,8 +348,9 @@ class CategoryJudge(ScoredJudge):
         return A @ p if len(A) else np.zeros(0)
 
     def threshold_grid(self, ballots=(), n: int = 25) -> list[float]:
-        """tau from 0 to 1 (linear), or the gold-size weight lam (expected_f): more labels as lam grows."""
-        if self.utility == "expected_f":
+        """tau from 0 to 1 (linear), the gold-size weight lam (expected_f) or the recall weight
+        beta (expected_pr): more labels as lam or beta grows."""
+        if self.utility != "linear":
             return [float(x) for x in np.round(np.geomspace(0.1, 10, n), 4)]
         return [float(x) for x in np.round(np.linspace(0.0, 1.0, n), 4)]
 

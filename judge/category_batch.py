@@ -307,11 +307,22 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
     active = (sizes_per_clip > 0) & (limit > 0)
     chosen: list[list[int]] = [[] for _ in range(n_clips)]
     expected_f = judge.utility == "expected_f"
+    walk = judge.utility == "expected_pr"
+    value, best_value, best_length = np.zeros(n_clips), np.zeros(n_clips), np.zeros(n_clips, dtype=np.int64)
+    # expected_pr: each slot's share of expected recall per mapping, weighted by beta.
+    recall_slot = threshold * p_slot / np.maximum(batch.G[slot_clip], 1e-12) if n_slots else p_slot
     while active.any():
         idx = np.flatnonzero(active[slot_clip])
         c_of = slot_clip[idx]
         unc = valid[idx] & uncovered[safe[idx]]
-        if expected_f:
+        if judge.utility == "expected_pr":
+            h, s = hits[c_of], sizes[c_of]
+            new_hits = np.where(unc, p_slot[idx], 0.0) + h
+            new_sizes = unc.astype(float) + s
+            before = np.divide(h, s, out=np.zeros_like(h), where=s > 0)
+            after = np.divide(new_hits, new_sizes, out=np.zeros_like(new_hits), where=new_sizes > 0)
+            raw = ((after - before) + np.where(unc, recall_slot[idx], 0.0)).sum(axis=1)
+        elif expected_f:
             gain_hits = np.where(unc, p_slot[idx], 0.0)
             new_hits = gain_hits + hits[c_of]
             new_sizes = unc.astype(float) + sizes[c_of]
@@ -336,7 +347,14 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
                 segment = gains[starts[j]: (starts[j + 1] if j + 1 < len(starts) else len(idx))]
                 best_at[j] = starts[j] + int(np.argmax(segment))
         best_slot = idx[best_at]
-        stop = (gains[best_at] <= 1e-12) & (n_chosen[clips_now] >= judge.min_labels)
+        if walk:  # expected_pr walks the whole greedy path and keeps its best prefix
+            value[clips_now] += gains[best_at]
+            better = (value[clips_now] > best_value[clips_now] + 1e-12) | (n_chosen[clips_now] < judge.min_labels)
+            best_value[clips_now[better]] = value[clips_now[better]]
+            best_length[clips_now[better]] = n_chosen[clips_now[better]] + 1
+            stop = np.zeros(len(clips_now), dtype=bool)
+        else:
+            stop = (gains[best_at] <= 1e-12) & (n_chosen[clips_now] >= judge.min_labels)
         go = ~stop
         active[clips_now[stop]] = False
         clips_go, slots_go = clips_now[go], best_slot[go]
@@ -353,6 +371,8 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
         left = np.add.reduceat(available.astype(np.int64), first_slots) if n_slots else np.zeros(n_clips)
         left = np.where(sizes_per_clip > 0, left, 0)
         active &= (left > 0) & (n_chosen < limit)
+    if walk:
+        return [kept[: int(n)] for kept, n in zip(chosen, best_length)]
     return chosen
 
 

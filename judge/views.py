@@ -278,10 +278,19 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
         # Share of each model's views that named the candidate category.
         per_view = _member_categories(ClusterView(ballot.source, [], [], []), self.word_maps_, self.indices_)
         column = {m: j for j, m in enumerate(self.members_)}
-        for row, (i, cat) in enumerate(cands.keys):
-            for model, names in ballot.views.items():
-                if model in column:
-                    cands.features[row, column[model]] = sum(cat in per_view[m][i] for m in names) / len(names)
+        row_of = {key: row for row, key in enumerate(cands.keys)}
+        # Counted over what each view named (a few words), not over every candidate and view.
+        for model, names in ballot.views.items():
+            if model not in column:
+                continue
+            counts = np.zeros(len(cands.keys))
+            for m in names:
+                for i, cats in per_view[m].items():
+                    for cat in cats:
+                        row = row_of.get((i, cat))  # None: below the quorum of every model
+                        if row is not None:
+                            counts[row] += 1
+            cands.features[:, column[model]] = counts / len(names)
         return cands
 
     def _state(self) -> dict:

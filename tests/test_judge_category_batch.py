@@ -38,9 +38,10 @@ def test_batch_probabilities_equal_clip_by_clip(ballots, gold, mappings):
     assert expected.shape == batch.p.shape and (expected == batch.p).all()
 
 
+@pytest.mark.parametrize("utility", ["expected_f", "expected_pr"])
 @pytest.mark.parametrize("mappings, min_labels, max_labels", [("l1", 1, 0), ("all", 1, 0), ("l1", 0, 2), ("l1", 3, 4)])
-def test_batch_predictions_equal_clip_by_clip(ballots, gold, mappings, min_labels, max_labels):
-    judge = CategoryJudge(lexicon=LEXICON, mappings=mappings, utility="expected_f", min_labels=min_labels,
+def test_batch_predictions_equal_clip_by_clip(ballots, gold, mappings, min_labels, max_labels, utility):
+    judge = CategoryJudge(lexicon=LEXICON, mappings=mappings, utility=utility, min_labels=min_labels,
                           max_labels=max_labels).fit(ballots, gold)
     assert judge.predict(ballots) == Judge.predict(judge, ballots)
     batch = build_batch(judge, ballots)

@@ -247,17 +247,70 @@ def test_category_judge_with_missing_and_mute_members(real):
         CategoryJudge(lexicon=LEXICON, mappings="wheels").fit(ballots, gold)
 
 
-def test_expected_f_utility_round_trips_and_answers_every_clip(real, tmp_path):
+@pytest.mark.parametrize("utility", ["expected_f", "expected_pr"])
+def test_expected_utilities_round_trip_and_answer_every_clip(real, tmp_path, utility):
     gold, clips, labels, vocab = real
     ballots = ballots_of(labels, vocab, clips)
-    judge = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", objective="m_avg").fit(ballots[:60], gold)
+    judge = CategoryJudge(lexicon=LEXICON, mappings="all", utility=utility, objective="m_avg").fit(ballots[:60], gold)
     predictions = judge.predict(ballots[60:])
     assert all(predictions.values())
     path = tmp_path / "ef.json"
     judge.save_state(path)
-    loaded = CategoryJudge(lexicon=LEXICON, mappings="all", utility="expected_f", state=str(path)).fit(ballots)
+    loaded = CategoryJudge(lexicon=LEXICON, mappings="all", utility=utility, state=str(path)).fit(ballots)
     assert loaded.predict(ballots[60:]) == predictions
-    assert json.loads(path.read_text())["params"]["utility"] == "expected_f"
+    assert json.loads(path.read_text())["params"]["utility"] == utility
+
+
+def _expected_pr_value(chosen, A, p, M, G, beta):
+    """Expected precision + beta * expected recall of the categories the chosen clusters cover,
+    summed over mappings, computed from scratch."""
+    covered = A[list(chosen)].max(axis=0) if chosen else np.zeros(len(p))
+    value = 0.0
+    for i in range(M.shape[1]):
+        keys = (M[:, i] > 0) & (covered > 0)
+        if keys.any():
+            value += p[keys].mean() + beta * p[keys].sum() / G[i]
+    return value
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_expected_pr_keeps_the_best_set_on_one_mapping(seed):
+    """With one word per category, the greedy choice is the subset with the largest expected
+    precision + beta * expected recall (checked against every subset)."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    p = rng.random(n) ** 2
+    A, M = np.eye(n), np.ones((n, 1))
+    G = np.array([p.sum() + rng.random()])
+    beta = float(rng.choice([0.3, 1.0, 2.5]))
+    judge = CategoryJudge(lexicon=LEXICON, utility="expected_pr", min_labels=0)
+    chosen = judge._choose(A, p, M, G, beta)
+    subsets = [s for r in range(n + 1) for s in itertools.combinations(range(n), r)]
+    best = max(_expected_pr_value(s, A, p, M, G, beta) for s in subsets)
+    assert _expected_pr_value(chosen, A, p, M, G, beta) == pytest.approx(best, abs=1e-12)
+
+
+def test_expected_pr_each_step_adds_its_gain_across_mappings():
+    """Words covering several mappings at once: every cluster the greedy adds raises the
+    from-scratch value, and no cluster left out would raise it further."""
+    rng = np.random.default_rng(7)
+    n_keys, n_words, n_maps = 12, 9, 3
+    M = np.zeros((n_keys, n_maps))
+    M[np.arange(n_keys), np.arange(n_keys) % n_maps] = 1.0
+    A = np.zeros((n_words, n_keys))
+    for j in range(n_words):  # each word lands on one category per mapping
+        for i in range(n_maps):
+            A[j, rng.choice(np.flatnonzero(M[:, i]))] = 1.0
+    p = rng.random(n_keys)
+    G = M.T @ p + 0.2
+    judge = CategoryJudge(lexicon=LEXICON, utility="expected_pr", min_labels=0)
+    chosen = judge._choose(A, p, M, G, 1.0)
+    values = [_expected_pr_value(chosen[:k], A, p, M, G, 1.0) for k in range(len(chosen) + 1)]
+    assert all(b > a for a, b in zip(values, values[1:]))
+    final = values[-1]
+    assert all(_expected_pr_value(chosen + [j], A, p, M, G, 1.0) <= final + 1e-12 for j in range(n_words) if j not in chosen)
 
 
 # ---- thresholds: what calibration chooses, and what a threshold does ----------------------------
