@@ -14,12 +14,10 @@ Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (jud
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from omegaconf import OmegaConf  # noqa: E402
 
 from core import registry  # noqa: E402
-from core.factory import build  # noqa: E402
 from core.jsoncache import JsonCache  # noqa: E402
 from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
 from judge.tuning import (  # noqa: E402
     CVResult,
-    Scorer,
     ScorerSpec,
     candidates,
     cross_validate,
@@ -46,7 +42,6 @@ from judge.tuning import (  # noqa: E402
     gold_clips_of,
     summarise,
 )
-from vocab.lexicon import load_lexicon  # noqa: E402
 
 log = logging.getLogger("repeated_cv")
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,26 +134,10 @@ def _expand(spec: dict) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(spec[k] for k in keys))]
 
 
-@dataclass(frozen=True)
-class LocalScorerSpec:
-    """Scores with the local MER2024 grouper (vocab/grouper.py), built once per process."""
-
-    lexicon: str
-    cache_dir: str
-    groupings: str = "local"
-
-    def build(self) -> Scorer:
-        return _local_scorer(self.lexicon, self.cache_dir)
-
-
-@functools.lru_cache(maxsize=2)
-def _local_scorer(lexicon: str, cache_dir: str) -> Scorer:
-    return Scorer(load_lexicon(lexicon), build("grouper", {"type": "local"}, {"lexicon": lexicon, "cache_dir": cache_dir}))
-
-
-def scorer_spec(shared: dict, groupings: str | None):
+def scorer_spec(shared: dict, groupings: str | None) -> ScorerSpec:
+    """"local": the local MER2024 grouper (vocab/grouper.py), fitted once per process; else a groupings zip."""
     if groupings == "local":
-        return LocalScorerSpec(shared["lexicon"], shared["cache_dir"])
+        return ScorerSpec(shared["lexicon"], grouper="local", cache_dir=shared["cache_dir"])
     return ScorerSpec(shared["lexicon"], groupings)
 
 
@@ -274,10 +253,6 @@ def main() -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     gold = read_label_csv(args.gold)
     cache = None if args.no_cache else str(ROOT / ".cache" / "tune")
-    if args.objective == "mer2024_avg" and args.groupings == "local" and args.jobs != 1:
-        # The local scorer is defined in this script, which joblib's worker processes cannot import.
-        log.info("--objective mer2024_avg with the local grouper runs in one process (--jobs 1)")
-        args.jobs = 1
     out = {"gold": args.gold, "seeds": args.seeds, "objective": args.objective, "rows": {}}
     for name in args.rows.split(","):
         path, grid = ROWS[name]
