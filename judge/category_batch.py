@@ -44,24 +44,23 @@ class CategoryBatch:
     G: np.ndarray  # (n_clips, n_mappings) expected gold size per mapping
 
 
-def _sequential_sums(groups: np.ndarray, ranks: np.ndarray, values: np.ndarray, n_groups: int,
-                     start: np.ndarray | None = None) -> np.ndarray:
-    """Per group, start + values[0] + values[1] + ... added left to right in rank order
-    (as Python's sum() and `x += v` loops do), one rank at a time across all groups."""
+def _sequential_sums(groups: np.ndarray, values: np.ndarray, n_groups: int, start: np.ndarray | None = None) -> np.ndarray:
+    """Per group, start + values[0] + values[1] + ... added left to right (as Python's sum()
+    and `x += v` loops do). `groups` is sorted, so each group is one run of elements; the
+    runs are lined up longest first and the k-th elements of all runs added in one step."""
     out = np.zeros(n_groups) if start is None else start.copy()
-    for r in range(int(ranks.max()) + 1 if len(ranks) else 0):
-        at = ranks == r
-        out[groups[at]] += values[at]
-    return out
-
-
-def _ranks(groups: np.ndarray) -> np.ndarray:
-    """Position of each element within its run of equal (sorted) group ids."""
     if not len(groups):
-        return np.zeros(0, dtype=np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
-    first = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
-    return np.arange(len(groups)) - first
+        return out
+    run_start = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    run_size = np.diff(np.r_[run_start, len(groups)])
+    order = np.argsort(-run_size, kind="stable")
+    run_start, run_size, run_group = run_start[order], run_size[order], groups[run_start[order]]
+    total = out[run_group]
+    n_longer = np.searchsorted(-run_size, -np.arange(1, int(run_size[0]) + 1), side="right")  # runs longer than k
+    for k, n in enumerate(n_longer):
+        total[:n] += values[run_start[:n] + k]
+    out[run_group] = total
+    return out
 
 
 def _probabilities_by_clip(model, X: np.ndarray, cand_clip: np.ndarray, n_clips: int) -> np.ndarray:
@@ -95,7 +94,6 @@ class Flat:
     pairs: list[tuple[int, str]]  # key id -> (mapping position, category)
     v_cand: np.ndarray  # per (candidate, voter): the candidate
     v_member: np.ndarray  # ... the voter's member id
-    v_order: np.ndarray  # ... the voter's rank by name within the candidate
     min_pos: np.ndarray  # ... the voter's first position for the candidate
     cand_clip: np.ndarray
     cand_key: np.ndarray
@@ -207,9 +205,8 @@ def flatten(judge: CategoryJudge, ballots: Sequence[ClipBallot]) -> Flat:
     v_cand = np.cumsum(cand_start) - 1
     cand_code = v_cand_code[cand_start]
     cand_clip, cand_key = cand_code // n_keys, cand_code % n_keys
-    v_order = _ranks(v_cand)
     return Flat(n_clips, names, present, words_per_clip, slot_start, slot_words, word_keys, pairs,
-                v_cand, v_member, v_order, min_pos, cand_clip, cand_key)
+                v_cand, v_member, min_pos, cand_clip, cand_key)
 
 
 def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) -> np.ndarray:
@@ -217,7 +214,7 @@ def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) ->
     (`own`: per candidate, 1.0 when it is in the training clip's gold, for the leave-one-out prior)."""
     indices, n_ii, rel = judge.indices_, len(judge.indices_), judge.rates_.member
     n_clips, names, present, pairs = flat.n_clips, flat.names, flat.present, flat.pairs
-    v_cand, v_member, v_order, min_pos = flat.v_cand, flat.v_member, flat.v_order, flat.min_pos
+    v_cand, v_member, min_pos = flat.v_cand, flat.v_member, flat.min_pos
     cand_clip, cand_key = flat.cand_clip, flat.cand_key
     n_cands = len(cand_clip)
     key_mapping = np.array([ii for ii, _ in pairs], dtype=np.int64)
@@ -235,13 +232,13 @@ def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) ->
     n_present = np.array([max(len(ids), 1) for ids in present], dtype=np.int64)
     p_clip = np.repeat(np.arange(n_clips), [len(ids) for ids in present])
     p_member = np.array([m for ids in present for m in ids], dtype=np.int64)
-    total_rel = _sequential_sums(p_clip, _ranks(p_clip), rel_of[p_member], n_clips)  # in members order
+    total_rel = _sequential_sums(p_clip, rel_of[p_member], n_clips)  # in members order
     total_rel[total_rel == 0] = 1.0  # Python's `sum(...) or 1.0`
     count = np.bincount(v_cand, minlength=n_cands)
-    rel_sum = _sequential_sums(v_cand, v_order, rel_of[v_member], n_cands)
+    rel_sum = _sequential_sums(v_cand, rel_of[v_member], n_cands)
     rel_max = np.full(n_cands, -np.inf)
     np.maximum.at(rel_max, v_cand, rel_of[v_member])
-    pos_sum = _sequential_sums(v_cand, v_order, 1.0 / (1 + min_pos), n_cands)
+    pos_sum = _sequential_sums(v_cand, 1.0 / (1 + min_pos), n_cands)
     cand_mapping = key_mapping[cand_key]
     per_mapping = np.zeros((n_clips, n_ii), dtype=np.int64)
     np.add.at(per_mapping, (cand_clip, cand_mapping), 1)
@@ -251,7 +248,7 @@ def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) ->
     X = np.zeros((n_cands, judge._n_features()))
     member_column = np.array([column.get(m, -1) for m in names], dtype=np.int64)
     voted = member_column[v_member] >= 0
-    X[v_cand[voted], member_column[v_member][voted]] = 1.0
+    X.reshape(-1)[v_cand[voted] * X.shape[1] + member_column[v_member][voted]] = 1.0  # one flat index: cheaper
     X[:, n_model] = count / n_present[cand_clip]
     X[:, n_model + 1] = rel_sum / total_rel[cand_clip]
     X[:, n_model + 2] = rel_max
@@ -273,7 +270,7 @@ def build_batch(judge: CategoryJudge, ballots: Sequence[ClipBallot]) -> Category
     p = _probabilities_by_clip(judge.model_, X, cand_clip, n_clips)
 
     # ---- expected gold size per mapping: unproposed + the probabilities, in candidate order
-    G = _sequential_sums(cand_clip * n_ii + cand_mapping, _ranks(cand_clip * n_ii + cand_mapping), p,
+    G = _sequential_sums(cand_clip * n_ii + cand_mapping, p,
                          n_clips * n_ii, np.tile(np.array(judge.unproposed_, dtype=float), n_clips)).reshape(n_clips, n_ii)
 
     # ---- each slot's candidate per mapping
@@ -305,7 +302,8 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
     limit = np.full(n_clips, judge.max_labels) if judge.max_labels else sizes_per_clip
     n_chosen = np.zeros(n_clips, dtype=np.int64)
     active = (sizes_per_clip > 0) & (limit > 0)
-    chosen: list[list[int]] = [[] for _ in range(n_clips)]
+    picked_clips: list[np.ndarray] = []  # per step: the clips that took a cluster, and which
+    picked_slots: list[np.ndarray] = []
     expected_f = judge.utility == "expected_f"
     walk = judge.utility == "expected_pr"
     value, best_value, best_length = np.zeros(n_clips), np.zeros(n_clips), np.zeros(n_clips, dtype=np.int64)
@@ -358,22 +356,23 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
         go = ~stop
         active[clips_now[stop]] = False
         clips_go, slots_go = clips_now[go], best_slot[go]
-        for c, s in zip(clips_go.tolist(), slots_go.tolist()):
-            chosen[c].append(s - int(batch.slot_start[c]))
+        picked_clips.append(clips_go)
+        picked_slots.append(slots_go - batch.slot_start[clips_go])
         available[slots_go] = False
         n_chosen[clips_go] += 1
         new = valid[slots_go] & uncovered[safe[slots_go]]
         hits[clips_go] += np.where(new, p_slot[slots_go], 0.0)
         sizes[clips_go] += new.astype(float)
         uncovered[safe[slots_go][new]] = False
-        # A clip goes on while it has an available cluster and room under its cap.
-        first_slots = batch.slot_start[:-1].clip(max=max(n_slots - 1, 0))
-        left = np.add.reduceat(available.astype(np.int64), first_slots) if n_slots else np.zeros(n_clips)
-        left = np.where(sizes_per_clip > 0, left, 0)
-        active &= (left > 0) & (n_chosen < limit)
-    if walk:
-        return [kept[: int(n)] for kept, n in zip(chosen, best_length)]
-    return chosen
+        # A clip goes on while it has an available cluster (only picks use one) and room under its cap.
+        active &= (n_chosen < sizes_per_clip) & (n_chosen < limit)
+    # Each clip's picks in step order, cut to the best prefix when walking.
+    clips_all = np.concatenate(picked_clips) if picked_clips else np.zeros(0, dtype=np.int64)
+    slots_all = np.concatenate(picked_slots) if picked_slots else np.zeros(0, dtype=np.int64)
+    slots_all = slots_all[np.argsort(clips_all, kind="stable")].tolist()
+    ends = np.cumsum(n_chosen).tolist()
+    kept = (best_length if walk else n_chosen).tolist()
+    return [slots_all[end - n_all: end - n_all + n] for end, n_all, n in zip(ends, n_chosen.tolist(), kept)]
 
 
 def training_evidence(
