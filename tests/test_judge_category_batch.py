@@ -78,3 +78,21 @@ def test_learning_at_once_equals_clip_by_clip(ballots, gold, mappings):
     fast, plain = judges
     assert fast.rates_.to_dict() == plain.rates_.to_dict() and fast.unproposed_ == plain.unproposed_
     assert fast.to_state() == plain.to_state()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sequential_sums_add_each_group_left_to_right(seed):
+    """Bit for bit what `start + v0 + v1 + ...` gives in Python, for runs of any length."""
+    from judge.category_batch import _sequential_sums
+
+    rng = np.random.default_rng(seed)
+    n_groups = 50
+    sizes = rng.integers(0, 12, n_groups)
+    groups = np.repeat(np.arange(n_groups), sizes)
+    values = rng.random(len(groups)) * 10.0 ** rng.integers(-8, 8, len(groups))
+    start = rng.random(n_groups)
+    expected = start.copy()
+    for g, v in zip(groups.tolist(), values.tolist()):
+        expected[g] += v
+    assert (_sequential_sums(groups, values, n_groups, start) == expected).all()
+    assert (_sequential_sums(groups[:0], values[:0], 3) == 0).all()
