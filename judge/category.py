@@ -20,7 +20,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
-from judge.category_batch import build_batch, choose_batch, features, flatten, training_evidence
+from judge.category_batch import Flat, build_batch, choose_batch, features, flatten, training_evidence
 from judge.fastscore import L1_NAMES, FastScorer, WordMaps
 from judge.features import ClusterView, Rates
 from judge.scored import ScoredJudge
@@ -171,9 +171,13 @@ class CategoryJudge(ScoredJudge):
         golds = [scorer.gold_sets(v.ballot.clip) for v in views]
         flat = flatten(self, [v.ballot for v in views])
         self.rates_, self.unproposed_, y = training_evidence(self, flat, golds)
-        X = features(self, flat, own=y)
+        X = self.batch_features(flat, [v.ballot for v in views], own=y)
         self.feature_names_ = self._feature_names()
         self.model_ = LogisticModel(C=self.C).fit(X, y)
+
+    def batch_features(self, flat: Flat, ballots: Sequence[ClipBallot], own: np.ndarray | None = None) -> np.ndarray:
+        """The batched paths' feature matrix of the flattened `ballots` (a subclass adds its own)."""
+        return features(self, flat, own=own)
 
     def _learn_clip_by_clip(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
         """The plain statement of what _learn computes (tests compare the two)."""

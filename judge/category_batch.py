@@ -262,7 +262,7 @@ def features(judge: CategoryJudge, flat: Flat, own: np.ndarray | None = None) ->
 
 def build_batch(judge: CategoryJudge, ballots: Sequence[ClipBallot]) -> CategoryBatch:
     flat = flatten(judge, ballots)
-    X = features(judge, flat)
+    X = judge.batch_features(flat, ballots)
     n_clips, n_ii, n_keys = flat.n_clips, len(judge.indices_), max(len(flat.pairs), 1)
     cand_clip, cand_key = flat.cand_clip, flat.cand_key
     slot_start, slot_words, word_keys = flat.slot_start, flat.slot_words, flat.word_keys

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.errors import InputError
 from judge.category import CategoryCandidates, CategoryJudge, _member_categories
+from judge.category_batch import Flat, flatten
 from judge.fastscore import FastScorer, WordMaps
 from judge.features import ClusterView
 from judge.objective import Objective
@@ -266,9 +267,52 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
         super()._check_params()
         self._check_views()
 
-    # The share-of-views features live in _candidates; the category judge's batched paths read
-    # votes straight off the ballots, so this judge keeps to the clip-by-clip computations.
-    batched = False
+    # The batched paths (judge/category_batch.py) run on the model ballots, with the share-of-views
+    # features added by batch_features. Words chosen by views' counts come from the source
+    # ballots, which the batch does not read: that setting is judged clip by clip.
+    @property
+    def batched(self) -> bool:
+        return self.words_by == "models"
+
+    def batch_features(self, flat: Flat, ballots: Sequence[ClipBallot], own: np.ndarray | None = None) -> np.ndarray:
+        """CategoryJudge's features of the model ballots, each model's 0/1 vote replaced by the
+        share of its views (present on the clip) that named the candidate, as _candidates does."""
+        X = CategoryJudge.batch_features(self, flat, ballots, own)
+        if not self.shares or not len(X) or not all(isinstance(b, ModelBallot) and b.source is not None for b in ballots):
+            return X
+        views = flatten(self, [b.source for b in ballots])  # one row per (clip, candidate, view naming it)
+        column = {m: j for j, m in enumerate(self.members_)}
+        model_of = self.model_of_
+        view_column = np.array([column.get(model_of.get(name, name), -1) for name in views.names], dtype=np.int64)
+        # A view's candidate as a candidate of the model ballots: the same (clip, mapping, category).
+        key_of = {pair: k for k, pair in enumerate(flat.pairs)}
+        to_model_key = np.array([key_of.get(pair, -1) for pair in views.pairs], dtype=np.int64)
+        n_keys = max(len(flat.pairs), 1)
+        v_clip, v_key = views.cand_clip[views.v_cand], to_model_key[views.cand_key[views.v_cand]]
+        v_column = view_column[views.v_member]
+        code = flat.cand_clip * n_keys + flat.cand_key  # sorted
+        wanted = v_clip * n_keys + np.maximum(v_key, 0)
+        at = np.searchsorted(code, wanted).clip(max=max(len(code) - 1, 0))
+        keep = (v_key >= 0) & (v_column >= 0) & (code[at] == wanted)
+        counts = np.zeros((len(code), len(self.members_)))
+        np.add.at(counts, (at[keep], v_column[keep]), 1.0)
+        # Views per model on each clip (models absent from a clip count nothing there).
+        n_views = np.ones((flat.n_clips, len(self.members_)))
+        for c, ballot in enumerate(ballots):
+            for model, names in ballot.views.items():
+                if model in column:
+                    n_views[c, column[model]] = len(names)
+        X[:, : len(self.members_)] = counts / n_views[flat.cand_clip]
+        return X
+
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        if not self.batched or self.utility == "linear":
+            return ViewsMixin.predict(self, ballots)
+        self._ensure_state()
+        if self.needs_fit:
+            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
+        self._check_ballot_members(ballots)
+        return CategoryJudge.predict(self, [self.pool(b) for b in ballots])
 
     def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
         cands = super()._candidates(v, train_gold)

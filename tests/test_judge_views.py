@@ -126,3 +126,28 @@ def test_share_features_reach_the_fitted_model(real):
     binary = ViewCategory(**CATEGORY, models=models, shares=False).fit(ballots, gold)
     assert shares.coefficients()["vote:AffectGPT"] != pytest.approx(binary.coefficients()["vote:AffectGPT"])
     assert shares.feature_names_ == binary.feature_names_
+
+
+class _ClipByClipViewCategory(ViewCategory):
+    """The same judge forced onto its clip-by-clip paths (_candidates, _matrix, _choose)."""
+
+    batched = False
+
+
+@pytest.mark.parametrize("params", [
+    {"utility": "expected_pr"},
+    {"utility": "expected_pr", "views_per_model": 1, "quorum": 0.5},
+    {"utility": "expected_pr", "shares": False},
+    {"utility": "expected_f", "mappings": "l1"},
+])
+def test_batched_view_judge_equals_clip_by_clip(real, params):
+    """Fitted all at once (share-of-views features added to the batch's matrix) and clip by
+    clip, the state file is the same to the last bit, and so are the answers."""
+    gold, clips, labels, models, vocab = real
+    ballots = ballots_of(labels, vocab, sorted(set().union(*labels.values()))[:300])
+    spec = {**CATEGORY, **params, "models": models}
+    batched = ViewCategory(**spec).fit(ballots, gold)
+    one_by_one = _ClipByClipViewCategory(**spec).fit(ballots, gold)
+    assert batched.batched and not one_by_one.batched
+    assert json.dumps(batched.to_state(), sort_keys=True) == json.dumps(one_by_one.to_state(), sort_keys=True)
+    assert batched.predict(ballots) == one_by_one.predict(ballots)
