@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import InputError
-from judge.category import CategoryCandidates, CategoryJudge, _member_categories
+from judge.category import BATCH_CLIPS, CategoryCandidates, CategoryJudge, _member_categories
 from judge.category_batch import Flat, flatten
 from judge.fastscore import FastScorer, WordMaps
 from judge.features import ClusterView
@@ -63,21 +63,28 @@ def pool_views(ballot: ClipBallot, model_of: Mapping[str, str], keep: set[str] |
     views: dict[str, list[str]] = {}
     for member in present:
         views.setdefault(model_of.get(member, member), []).append(member)
-    n_labels, positions = source.n_labels, source.positions  # rebuilt on each access: read once
+    n_labels = source.n_labels
+    member_rank = {m: i for i, m in enumerate(present)}
+    model_rank = {model: i for i, model in enumerate(views)}
     votes: dict[str, dict[str, list[str]]] = {}
     shares: dict[str, dict[str, float]] = {}
     firsts: list[int] = []  # each (cluster, model) pair's first position, in the order of votes
+    position = iter(source.firsts)  # each (cluster, member) pair's, in the order of votes
     for cluster, by_member in source.votes.items():
-        for model, names in views.items():
-            voters = [m for m in names if m in by_member]
-            if not voters:
-                continue
-            share = len(voters) / len(names)
+        # This cluster's voters grouped by model: (rank among the present views, view, its first position).
+        grouped: dict[str, list[tuple[int, str, int]]] = {}
+        for member in by_member:
+            first = next(position, 0)
+            if member in member_rank:
+                grouped.setdefault(model_of.get(member, member), []).append((member_rank[member], member, first))
+        for model in sorted(grouped, key=model_rank.__getitem__):
+            voters = sorted(grouped[model])
+            share = len(voters) / len(views[model])
             if share + 1e-9 < quorum:
                 continue
-            votes.setdefault(cluster, {})[model] = [w for m in voters for w in by_member[m]]
+            votes.setdefault(cluster, {})[model] = [w for _, m, _ in voters for w in by_member[m]]
             shares.setdefault(cluster, {})[model] = share
-            firsts.append(min(positions.get(cluster, {}).get(m, 0) for m in voters))
+            firsts.append(min(first for _, _, first in voters))
     counts = tuple(round(sum(n_labels.get(m, 0) for m in names) / len(names)) for names in views.values())
     return ModelBallot(clip=ballot.clip, members=list(views), votes=votes, counts=counts, firsts=tuple(firsts),
                        shares=shares, views=views, source=source, words_by=words_by)
@@ -312,7 +319,10 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
         self._check_ballot_members(ballots)
-        return CategoryJudge.predict(self, [self.pool(b) for b in ballots])
+        answers: dict[str, list[str]] = {}
+        for start in range(0, len(ballots), BATCH_CLIPS):  # model ballots of one batch at a time: less memory
+            answers.update(CategoryJudge.predict(self, [self.pool(b) for b in ballots[start: start + BATCH_CLIPS]]))
+        return answers
 
     def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
         cands = super()._candidates(v, train_gold)
