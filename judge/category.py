@@ -272,7 +272,7 @@ class CategoryJudge(ScoredJudge):
         hits, sizes = np.zeros(M.shape[1]), np.zeros(M.shape[1])
         denominator = threshold * G
         # expected_pr: a key's share of its mapping's expected recall, weighted by beta.
-        recall = threshold * p / np.maximum(M @ G, 1e-12) if len(p) else p
+        recall = threshold * p / np.maximum(M @ G, 1e-12) if walk and len(p) else p
         while available.any() and len(chosen) < limit:
             if self.utility == "expected_pr":
                 new_hits = (A * (uncovered * p)) @ M + hits

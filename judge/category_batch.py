@@ -308,7 +308,7 @@ def choose_batch(judge: CategoryJudge, batch: CategoryBatch, threshold: float) -
     walk = judge.utility == "expected_pr"
     value, best_value, best_length = np.zeros(n_clips), np.zeros(n_clips), np.zeros(n_clips, dtype=np.int64)
     # expected_pr: each slot's share of expected recall per mapping, weighted by beta.
-    recall_slot = threshold * p_slot / np.maximum(batch.G[slot_clip], 1e-12) if n_slots else p_slot
+    recall_slot = threshold * p_slot / np.maximum(batch.G[slot_clip], 1e-12) if walk and n_slots else p_slot
     while active.any():
         idx = np.flatnonzero(active[slot_clip])
         c_of = slot_clip[idx]

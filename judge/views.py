@@ -137,9 +137,13 @@ class _ViewsFields:
 
 
 class ViewsMixin:
-    """Pools views into models before a ScoredJudge sees the ballots (see the module docstring)."""
+    """Pools views into models before a ScoredJudge sees the ballots (see the module docstring).
 
-    def _check_views(self) -> None:
+    Listed before the judge class it extends (`class ViewX(_ViewsFields, ViewsMixin, X)`), so
+    its _check_params, _state and _load add to X's through super()."""
+
+    def _check_params(self) -> None:
+        super()._check_params()
         q = self.quorum
         if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
             raise InputError(f"judge '{self.kind}': quorum must be a number in [0, 1], got {q!r}")
@@ -210,6 +214,10 @@ class ViewsMixin:
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
         self._check_ballot_members(ballots)
+        return self._predict_pooled(ballots)
+
+    def _predict_pooled(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        """Clip by clip: each ballot pooled, then the judge's keep on the model ballot."""
         out = {}
         for ballot in ballots:
             pooled = self.pool(ballot)
@@ -221,10 +229,12 @@ class ViewsMixin:
         return ScoredJudge.cluster_scores(self, self.pool(ballot))
 
     # ---- state -----------------------------------------------------------------------------
-    def _views_state(self) -> dict:
-        return {"view_members": self.view_members_, "models_of_views": self.model_of_, "kept_views": sorted(self.kept_views_)}
+    def _state(self) -> dict:
+        return {**super()._state(), "view_members": self.view_members_, "models_of_views": self.model_of_,
+                "kept_views": sorted(self.kept_views_)}
 
-    def _load_views(self, data: Mapping) -> None:
+    def _load(self, data: Mapping) -> None:
+        super()._load(data)
         self.view_members_ = [str(m) for m in data["view_members"]]
         self.model_of_ = {str(k): str(v) for k, v in dict(data["models_of_views"]).items()}
         self.kept_views_ = {str(m) for m in data["kept_views"]}
@@ -246,22 +256,11 @@ class ViewStacker(_ViewsFields, ViewsMixin, Stacker):
 
     kind = "view_stacker"
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        self._check_views()
-
     def _features(self, v: ClusterView, own: np.ndarray | None = None) -> np.ndarray:
         X = Stacker._features(self, v, own)
         if self.shares and isinstance(v.ballot, ModelBallot) and len(v.clusters):
             X[:, : len(self.members_)] = share_matrix(v.ballot, v.clusters, self.members_)
         return X
-
-    def _state(self) -> dict:
-        return {**Stacker._state(self), **self._views_state()}
-
-    def _load(self, data: Mapping) -> None:
-        Stacker._load(self, data)
-        self._load_views(data)
 
 
 @dataclass
@@ -269,10 +268,6 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
     """The category judge (judge/category.py) on model ballots."""
 
     kind = "view_category"
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        self._check_views()
 
     # The batched paths (judge/category_batch.py) run on the model ballots, with the share-of-views
     # features added by batch_features. Words chosen by views' counts come from the source
@@ -312,13 +307,9 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
         X[:, : len(self.members_)] = counts / n_views[flat.cand_clip]
         return X
 
-    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+    def _predict_pooled(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
         if not self.batched or self.utility == "linear":
-            return ViewsMixin.predict(self, ballots)
-        self._ensure_state()
-        if self.needs_fit:
-            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
-        self._check_ballot_members(ballots)
+            return ViewsMixin._predict_pooled(self, ballots)
         answers: dict[str, list[str]] = {}
         for start in range(0, len(ballots), BATCH_CLIPS):  # model ballots of one batch at a time: less memory
             answers.update(CategoryJudge.predict(self, [self.pool(b) for b in ballots[start: start + BATCH_CLIPS]]))
@@ -346,10 +337,3 @@ class ViewCategory(_ViewsFields, ViewsMixin, CategoryJudge):
                             counts[row] += 1
             cands.features[:, column[model]] = counts / len(names)
         return cands
-
-    def _state(self) -> dict:
-        return {**CategoryJudge._state(self), **self._views_state()}
-
-    def _load(self, data: Mapping) -> None:
-        CategoryJudge._load(self, data)
-        self._load_views(data)
