@@ -33,7 +33,7 @@ def test_run_refuses_to_overwrite_a_member_file(tmp_path, capsys):
     member = tmp_path / "member.csv"
     member.write_text("name,openset\nsample_00000007,\"['happy']\"\n")
     before = member.read_bytes()
-    code = main(["run", "--out", str(member), "--data-root", str(DATA), "members=[{name: m, path: " + str(member) + "}]", "judge.k=1"])
+    code = main(["run", "--out", str(member), "--data-root", str(DATA), "members=[{name: m, path: " + str(member) + "}]", "judge={type: kofn, k: 1}"])
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "is an input of this run" in err[-1]
