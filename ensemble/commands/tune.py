@@ -61,6 +61,11 @@ def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]
     }
 
 
+def tuning_cache(config) -> Path:
+    """The folder of the cached fits (JSON, core.jsoncache)."""
+    return Path(shared_settings(config)["cache_dir"]) / "tune"
+
+
 def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
          use_cache: bool = True, loo: bool = True, grouper: str | None = None, parts: Parts | None = None) -> tuple[dict, dict, object]:
     """Returns (final judge params with type, report, final judge fitted on all gold clips).
@@ -79,7 +84,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
             candidate._check_params()
         candidate.check_members(len(prepared.members))
     n_jobs = n_jobs or config.tune.n_jobs
-    cache = str(Path(shared["cache_dir"]) / "tune") if use_cache else None
+    cache = str(tuning_cache(config)) if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
     clips = gold_clips_of(prepared.ballots, gold)
     scorer = spec.build()
@@ -154,7 +159,7 @@ def check_outputs(args, config, parts: Parts) -> None:
     uses = [PathUse(str(args.config or DEFAULT_CONFIG), "--config"), PathUse(args.gold, "--gold"),
             PathUse(args.groupings or "", "--groupings"), *config_inputs(config), *parts.paths()]
     if not args.no_cache:
-        uses.append(PathUse(shared_settings(config)["cache_dir"], "tuning cache", folder=True, writes=True))
+        uses.append(PathUse(str(tuning_cache(config)), "tuning cache", folder=True, writes=True))
     written: list[PathUse] = []
     for flag, path in outputs_of(args).items():
         check_output_path(path, [*uses, *written])
