@@ -116,7 +116,7 @@ def check_output_path(path: str | Path, uses: Iterable[PathUse | str | Path | No
         raise InputError(f"{path}: output path is a directory")
     if path.exists() and not path.is_file():
         raise InputError(f"{path}: output path is not a regular file (a device, pipe or socket)")
-    target = Path(os.path.realpath(os.path.expanduser(path)))
+    target = Path(os.path.realpath(path))  # the writer does not expand '~' either
     folder = next((p for p in target.parents if p.exists()), None)
     if folder is not None and not folder.is_dir():
         raise InputError(f"{path}: cannot write here: {folder} is a file, not a folder")
@@ -135,15 +135,20 @@ def check_output_path(path: str | Path, uses: Iterable[PathUse | str | Path | No
 
 
 def _lands_on(target: Path, identity: os.stat_result | None, use: PathUse) -> bool:
-    """Whether writing the resolved output `target` would overwrite what `use` names."""
+    """Whether writing the resolved output `target` would overwrite what `use` names (as
+    written, and with '~' expanded, as some parts read it)."""
+    return any(_lands_on_path(target, identity, path, use) for path in {use.path, os.path.expanduser(use.path)})
+
+
+def _lands_on_path(target: Path, identity: os.stat_result | None, path: str, use: PathUse) -> bool:
     if use.folder or use.writes:
         # Few of these (model folders, caches): resolve them, they may not exist yet.
-        resolved = Path(os.path.realpath(os.path.expanduser(use.path)))
+        resolved = Path(os.path.realpath(path))
         return target == resolved or (use.folder and resolved in target.parents)
     if identity is None:
         return False  # a file the run reads is at the output path only if that path exists
     try:  # one stat per input (there may be a video per clip): the same file, whatever links lead to it
-        found = os.stat(os.path.expanduser(use.path))
+        found = os.stat(path)
     except (OSError, ValueError):
         return False
     return (found.st_dev, found.st_ino) == (identity.st_dev, identity.st_ino)
