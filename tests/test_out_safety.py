@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -142,14 +144,15 @@ def test_a_file_under_model_path(clips, capsys):
 
 
 def test_a_file_under_the_checkout(clips, capsys):
+    """The fake AffectGPT checkout (tests/data/fake_affectgpt) stands in for the real one and its
+    weights; on the old code the run succeeded and replaced the checkout's README."""
     folder, _ = clips
-    checkout = folder / "AffectGPT"
-    checkout.mkdir()
-    victim = checkout / "inference_sample.py"
-    victim.write_text("print('inference')\n")
-    member = {"name": "agpt", "type": "affectgpt", "checkout": str(checkout), "progress": False}
+    checkout = shutil.copytree(Path(__file__).parent / "data" / "fake_affectgpt", folder / "AffectGPT")
+    victim = checkout / "README.md"
+    member = {"name": "agpt", "type": "affectgpt", "checkout": str(checkout), "python": sys.executable, "progress": False}
     config = write_config(folder, [member])
     refused(capsys, ["run", "--config", config, "--clips", str(folder / "manifest.csv"), "--out", str(victim)], victim, checkout)
+    assert not (checkout / "calls.log").exists()  # the checkout's script never ran
 
 
 def test_through_a_symbolic_link_and_a_hard_link(clips, capsys):
