@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 import core.files
@@ -247,3 +249,11 @@ def test_excerpt_brief_and_where_escape_control_characters():
     assert excerpt("\x00\x1cftyp") == "«\\x00\\x1cftyp»"
     assert brief(ValueError("bad byte \x1b[31m here\nsecond line")) == "bad byte \\x1b[31m here"
     assert where("f\x00.csv", 3, "c\x07") == "f\\x00.csv, row 3, clip c\\x07"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=80), st.integers(min_value=1, max_value=60))
+def test_any_text_comes_out_printable_and_on_one_line(text, limit):
+    for shown in (printable(text), excerpt(text, limit), brief(ValueError(text)), where(text, 1, text)):
+        assert shown.isprintable(), repr(shown)
+    assert printable(text) == text or not text.isprintable()
