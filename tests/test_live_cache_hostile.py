@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import resource
-import struct
 import wave
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from members.base import Clip
 from members.live import base as live_base
 from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times, write_test_video
 from members.readers import read_label_sets
-from tests.live_support import Echo
+from tests.live_support import Echo, huge_avi
 from tests.support import DATA, baseline_file
 
 CACHED = baseline_file("Video-ChatGPT")
@@ -56,22 +55,6 @@ def same_size(*paths: Path) -> None:
     for path in paths:
         with open(path, "ab") as handle:
             handle.write(b"\0" * (size - path.stat().st_size))
-
-
-def huge_avi(path: Path) -> Path:
-    """A real 1 s AVI whose headers claim 2·10⁹ frames at 1 frame per second: 2·10⁹ seconds."""
-    video = write_test_video(path.with_name("honest.avi"), seconds=1.0, fps=8, audio=False)
-    data = bytearray(video.read_bytes())
-    strh = data.find(b"strh") + 8  # the video stream header: ..., scale, rate, start, length
-    struct.pack_into("<II", data, strh + 20, 1, 1)
-    struct.pack_into("<I", data, strh + 32, 2_000_000_000)
-    avih = data.find(b"avih") + 8  # the main header's total frame count
-    struct.pack_into("<I", data, avih + 16, 2_000_000_000)
-    path.write_bytes(bytes(data))
-    with av.open(str(path)) as container:  # the claim holds as FFmpeg reads it
-        stream = container.streams.video[0]
-        assert float(stream.duration * stream.time_base) >= 2e9
-    return path
 
 
 @contextlib.contextmanager
