@@ -27,6 +27,7 @@ from core.labels import MAX_LABELS, read_label_csv
 from ensemble.cli import main as cli
 from members.base import Clip
 from members.live import base as live_base
+from members.live import cache as live_cache
 from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times, write_test_video
 from members.readers import read_label_sets
 from tests.live_support import Echo, huge_avi
@@ -110,6 +111,43 @@ def test_the_extracted_audio_cache_follows_the_content_too(tmp_path):
     second = member.prepare(clip).audio
     assert wav_samples(second) == wav_samples(extract_audio(two, tmp_path / "two.wav"))
     assert wav_samples(second) != wav_samples(first)
+
+
+def test_digests_are_kept_across_runs_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """A rerun (the in-run memo cleared, as in a new process) takes the digest from the index
+    instead of reading the video again; a rewrite of the file, even at the same size and with
+    its old modification time put back, is hashed again; broken index lines are ignored."""
+    monkeypatch.setattr(live_cache, "MIN_AGE_S", 0.0)  # the age rule has its own test below
+    bright, dark = flat_video(tmp_path / "bright.mp4", 220), flat_video(tmp_path / "dark.mp4", 30)
+    same_size(bright, dark)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(bright.read_bytes())
+    clip = Clip("c0", video=video)
+    first = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
+    assert first.predict([clip])["c0"].labels[0] == "happy"
+    index = first.clip_cache().digests.path
+    assert len(index.read_text().splitlines()) == 1
+    with open(index, "a") as handle:
+        handle.write('not json\n["x", 1, 2, 3, 4, "short"]\n' + "[" * 5000 + "\n")
+    live_cache._digests.clear()
+    hashed = []
+    real_file_digest = live_cache.hashlib.file_digest
+    monkeypatch.setattr(live_cache.hashlib, "file_digest", lambda *a: hashed.append(a) or real_file_digest(*a))
+    again = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
+    assert again.predict([clip])["c0"].labels[0] == "happy" and again.calls == [] and hashed == []
+    old = video.stat()
+    video.write_bytes(dark.read_bytes())
+    os.utime(video, ns=(old.st_atime_ns, old.st_mtime_ns))  # size and mtime as before
+    live_cache._digests.clear()
+    third = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
+    assert third.predict([clip])["c0"].labels[0] == "sad" and len(hashed) == 1
+
+
+def test_a_file_changed_just_now_is_not_recorded_across_runs(tmp_path):
+    video = write_test_video(tmp_path / "c0.mp4")
+    member = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
+    member.predict([Clip("c0", video=video)])
+    assert not member.clip_cache().digests.path.exists()  # rewritten within MIN_AGE_S, it could keep its digest
 
 
 # ---- records are validated on read (item 8) ---------------------------------------------------

@@ -213,7 +213,7 @@ class LiveMember(Member):
         outputs: dict[str, MemberOutput] = {}
         pending: list[tuple[Clip, str]] = []
         for clip in clips:
-            key = clip_key(clip)
+            key = clip_key(clip, cache.digests if cache else None)
             if key in done:
                 outputs[clip.name] = done[key]
             else:

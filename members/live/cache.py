@@ -8,8 +8,11 @@ batch size does not. Records hold plain JSON only: reading a cache never runs co
 
 A clip's key covers the content of its media: a blake2b digest of each file's bytes, so another
 video of the same name and size is another clip. The digest of a file is computed once per run
-(memoised by its real path, size, modification time and inode). Keys of caches written before
-digests (name, path and size) never match a new key: those clips are computed again.
+(memoised by its real path, size, modification and change times and inode: a rewrite, even
+one that restores the old modification time, changes the change time) and kept across runs in
+`<folder>/media-digests.jsonl` (DigestIndex), so a rerun does not read every video again. Keys
+of caches written before digests (name, path and size) never match a new key: those clips are
+computed again.
 
 A cache is a file anyone with write access may edit, so every record is checked when read
 (types, and the label bounds of label files, core.labels); one that does not pass is computed
@@ -29,6 +32,7 @@ import math
 import os
 import stat
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,32 +48,110 @@ log = logging.getLogger(__name__)
 KEY_VERSION = "content-blake2b"  # part of every key: keys of the older form never match
 MAX_KEY_CHARS = 128
 
-_digests: dict[tuple, str] = {}  # (real path, size, mtime_ns, inode) -> digest, for this run
+# A file modified this recently when hashed is not recorded across runs: rewritten again within
+# the file system's timestamp granularity, at the same size, it would keep its old digest.
+MIN_AGE_S = 2.0
+
+_digests: dict[tuple, str] = {}  # (real path, size, mtime_ns, ctime_ns, inode) -> digest, for this run
 _digests_lock = threading.Lock()
 
 
-def file_digest(path: str | Path) -> str | None:
-    """blake2b of a media file's bytes, streamed, computed once per file and run; None when the
-    path is not a readable regular file (the clip then fails when its media is read, and is
-    not cached). A FIFO or a device is never read (opened without blocking, then refused)."""
+def _append_line(path: Path, data: bytes, sync: bool = True) -> None:
+    """Append one line to a regular file (created with its folder when missing), never
+    waiting on a FIFO put in its place; OSError when it cannot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    with open(descriptor, "a+b") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        handle.seek(0, os.SEEK_END)
+        if handle.tell():  # a torn last line from a kill must not swallow this one
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(data)
+        handle.flush()
+        if sync:
+            os.fsync(handle.fileno())
+
+
+class DigestIndex:
+    """Media digests across runs, in `<folder>/media-digests.jsonl`: one JSON line per file,
+    [real path, size, mtime_ns, ctime_ns, inode, digest], appended when a file is first hashed.
+    An entry serves only a file whose five stat fields all match; a line that does not validate is
+    ignored. It is an accelerator: a line lost (or a file that cannot be written) costs reading
+    that video again. Like the records beside it, it trusts whoever may write the cache folder."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / "media-digests.jsonl"
+        self._known: dict[tuple, str] | None = None
+        self._lock = threading.Lock()
+        self._writable = True
+
+    def _load(self) -> dict[tuple, str]:
+        known: dict[tuple, str] = {}
+        try:
+            with open_regular(self.path) as handle:
+                for _, line in _lines(handle, 4096):
+                    try:
+                        entry = json.loads(line) if line else None
+                    except (ValueError, RecursionError):
+                        continue
+                    if (isinstance(entry, list) and len(entry) == 6 and isinstance(entry[0], str)
+                            and all(type(v) is int for v in entry[1:5])
+                            and isinstance(entry[5], str) and len(entry[5]) == 128):
+                        known[tuple(entry[:5])] = entry[5]
+        except OSError:  # missing, or not a file: nothing known
+            pass
+        return known
+
+    def get(self, memo: tuple) -> str | None:
+        with self._lock:
+            if self._known is None:
+                self._known = self._load()
+            return self._known.get(memo)
+
+    def put(self, memo: tuple, value: str) -> None:
+        with self._lock:
+            if self._known is None:
+                self._known = self._load()
+            self._known[memo] = value
+            if not self._writable:
+                return
+            try:
+                _append_line(self.path, (json.dumps([*memo, value]) + "\n").encode("utf-8"), sync=False)
+            except OSError as error:  # the live cache itself reports an unwritable folder
+                self._writable = False
+                log.debug("%s: digests not kept across runs (%s)", self.path, error)
+
+
+def file_digest(path: str | Path, index: DigestIndex | None = None) -> str | None:
+    """blake2b of a media file's bytes, streamed, computed once per file and run (and, with an
+    `index`, once per file while it is unchanged); None when the path is not a readable regular
+    file (the clip then fails when its media is read, and is not cached). A FIFO or a device is
+    never read (opened without blocking, then refused)."""
     try:
         with open_regular(path) as handle:
             info = os.fstat(handle.fileno())
-            memo = (os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+            memo = (os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             with _digests_lock:
                 known = _digests.get(memo)
+            if known is None and index is not None:
+                known = index.get(memo)
             if known is None:
                 known = hashlib.file_digest(handle, "blake2b").hexdigest()
-                with _digests_lock:
-                    _digests[memo] = known
+                if index is not None and time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > MIN_AGE_S * 1e9:
+                    index.put(memo, known)
+            with _digests_lock:
+                _digests[memo] = known
             return known
     except OSError:
         return None
 
 
-def clip_key(clip: Clip) -> str:
+def clip_key(clip: Clip, index: DigestIndex | None = None) -> str:
     """What identifies a clip's input: its name, the content of its media files and its subtitle."""
-    media = [None if path is None else file_digest(path) for path in (clip.video, clip.audio)]
+    media = [None if path is None else file_digest(path, index) for path in (clip.video, clip.audio)]
     return digest([KEY_VERSION, clip.name, media, clip.subtitle])
 
 
@@ -128,6 +210,7 @@ class ClipCache:
         self.path = Path(folder) / f"{safe}-{digest(params)[:16]}.jsonl"
         self._lock = threading.Lock()
         self.unwritable: str | None = None  # why the cache cannot be written, once it failed
+        self.digests = DigestIndex(folder)
 
     def load(self) -> dict[str, MemberOutput]:
         """The finished clips by clip key. A record that does not validate (a torn last line, an
@@ -174,24 +257,8 @@ class ClipCache:
             if self.unwritable is not None:
                 return
             try:
-                self._append(line.encode("utf-8"))
+                _append_line(self.path, line.encode("utf-8"))
             except OSError as error:
                 self.unwritable = error.strerror or str(error)
                 log.error("%s: cannot write this live cache (%s); the run goes on with its answers in memory "
                           "(this submission has them, a rerun computes them again)", self.path, self.unwritable)
-
-    def _append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_NONBLOCK: a FIFO put in the cache's place must not hang the run; a non-file is refused.
-        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
-        with open(descriptor, "a+b") as handle:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file")
-            handle.seek(0, os.SEEK_END)
-            if handle.tell():  # a torn last line from a kill must not swallow this record
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
