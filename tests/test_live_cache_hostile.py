@@ -80,14 +80,21 @@ def wav_samples(path) -> bytes:
 
 # ---- the key covers content (item 3) ----------------------------------------------------------
 
-def test_another_video_of_the_same_name_path_and_size_is_not_answered_from_the_cache(tmp_path):
+def bright_then_dark(tmp_path: Path) -> tuple[Path, Path, Path, Echo]:
+    """A bright and a dark clip of one byte size; `clip.mp4` holds the bright one and was
+    answered ('happy') by an Echo with a cache, which is returned."""
     bright, dark = flat_video(tmp_path / "bright.mp4", 220), flat_video(tmp_path / "dark.mp4", 30)
     same_size(bright, dark)
-    clip_video = tmp_path / "clip.mp4"
-    clip_video.write_bytes(bright.read_bytes())
-    clip = Clip("c0", video=clip_video)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(bright.read_bytes())
     first = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
-    assert first.predict([clip])["c0"].labels[0] == "happy"
+    assert first.predict([Clip("c0", video=video)])["c0"].labels[0] == "happy"
+    return bright, dark, video, first
+
+
+def test_another_video_of_the_same_name_path_and_size_is_not_answered_from_the_cache(tmp_path):
+    bright, dark, clip_video, _ = bright_then_dark(tmp_path)
+    clip = Clip("c0", video=clip_video)
     clip_video.write_bytes(dark.read_bytes())  # same name, path and byte size, other content
     again = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
     out = again.predict([clip])
@@ -118,13 +125,8 @@ def test_digests_are_kept_across_runs_while_the_file_is_unchanged(tmp_path, monk
     instead of reading the video again; a rewrite of the file, even at the same size and with
     its old modification time put back, is hashed again; broken index lines are ignored."""
     monkeypatch.setattr(live_cache, "MIN_AGE_S", 0.0)  # the age rule has its own test below
-    bright, dark = flat_video(tmp_path / "bright.mp4", 220), flat_video(tmp_path / "dark.mp4", 30)
-    same_size(bright, dark)
-    video = tmp_path / "clip.mp4"
-    video.write_bytes(bright.read_bytes())
+    _, dark, video, first = bright_then_dark(tmp_path)
     clip = Clip("c0", video=video)
-    first = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
-    assert first.predict([clip])["c0"].labels[0] == "happy"
     index = first.clip_cache().digests.path
     assert len(index.read_text().splitlines()) == 1
     with open(index, "a") as handle:

@@ -2,7 +2,8 @@
 bounded in size and depth before it is parsed, validated against the schema of a tuning result
 (finite scores in [0, 100], label sets within the label bounds), and recomputed with one
 warning when it fails; never a traceback. Real cache files tampered on disk, and the real
-nested cross-validation (judge.tuning) on real OV-MERD member files.
+nested cross-validation (judge.tuning, in tests/test_no_pickle_caches.py) on real OV-MERD
+member files.
 """
 from __future__ import annotations
 
@@ -15,11 +16,6 @@ import signal
 import pytest
 
 from core.jsoncache import MAX_ENTRY_BYTES, JsonCache
-from judge.tuning import ScorerSpec, cross_validate
-from members.readers import read_label_sets
-from tests.support import LEXICON, affectgpt_file, baseline_file
-from vocab.ballot import make_ballot
-from vocab.clusters import LexiconVocabulary
 
 CALLS: list[int] = []
 
@@ -94,29 +90,3 @@ def test_a_fifo_or_a_folder_in_place_of_an_entry_is_never_waited_on(tmp_path, ca
     with deadline(10):
         assert cached(2) == fresh
     assert "invalid cache entry, computed again (not a regular file)" in caplog.text
-
-
-def tuning_inputs(gold):
-    clips = sorted(gold)[:40]
-    gold = {c: gold[c] for c in clips}
-    members = {"Video-ChatGPT": baseline_file("Video-ChatGPT"), "AffectGPT-e30": affectgpt_file(30)}
-    labels = {name: read_label_sets(path) for name, path in members.items()}
-    vocab = LexiconVocabulary(lexicon=LEXICON).fit()
-    ballots = [make_ballot(c, {m: by[c] for m, by in labels.items() if c in by}, vocab) for c in clips]
-    return [{"type": "kofn", "k": 1}, {"type": "kofn", "k": 2}], ballots, gold
-
-
-@pytest.mark.parametrize("result", ["evil", [{"ew_l1_f": 1000.0, "ew_l1_p": 1000.0, "ew_l1_r": 1000.0, "m_avg": 1000.0}, {}]])
-def test_tuning_recomputes_invalid_entries_and_chooses_as_without_a_cache(gold, tmp_path, caplog, result):
-    grid, ballots, gold = tuning_inputs(gold)
-    cache = tmp_path / "tune"
-    plain = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2)
-    cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
-    entries = sorted(cache.rglob("*.json"))
-    for entry in entries:
-        key = json.loads(entry.read_text())["key"]
-        entry.write_text(forged(key, result))
-    with caplog.at_level(logging.WARNING, logger="core.jsoncache"):
-        again = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
-    assert again.fold_scores == plain.fold_scores and again.final_params == plain.final_params
-    assert caplog.text.count("invalid cache entry, computed again") == len(entries)
