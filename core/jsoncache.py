@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 MAX_ENTRY_BYTES = 64 << 20  # a tuning entry (scores and one fold's predictions) is kilobytes to a few MB
 MAX_DEPTH = 32  # JSON nesting: a tuning entry is 4 deep
 
+_unwritable: set[str] = set()  # cache folders this process found it cannot write (said once)
+
 
 def canonical(value: Any) -> Any:
     """`value` as plain JSON data with a fixed order; TypeError for what has no such form."""
@@ -161,7 +163,7 @@ class JsonCache:
             if self.check is not None:
                 self.check(stored["result"])
             return True, stored["result"]
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not computed yet (or a root that is a file)
             return False, None
         except (OSError, ValueError, RecursionError) as error:  # a planted pickle, an edited entry
             reason = getattr(error, "strerror", None) or str(error)[:200] or type(error).__name__
@@ -184,7 +186,15 @@ class JsonCache:
             text = json.dumps({"key": key, "result": result}, sort_keys=True, allow_nan=False) + "\n"
             if self.check is not None:  # what would not be read back is not stored
                 self.check(json.loads(text)["result"])
+        except (TypeError, ValueError) as error:
+            log.warning("%s: result not cached (%s)", name, error)
+            return result
+        if self.folder in _unwritable:
+            return result
+        try:
             atomic_write_text(path, text)
-        except (OSError, TypeError, ValueError) as error:
-            log.warning("%s: result not cached (%s)", name, getattr(error, "strerror", None) or error)
+        except OSError as error:  # a full disk, a read-only folder, a root that is a file
+            _unwritable.add(self.folder)
+            log.error("%s: cannot write this cache (%s); results are kept in memory for this run only",
+                      self.folder, error.strerror or error)
         return result

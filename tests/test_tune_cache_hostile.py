@@ -8,6 +8,7 @@ member files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -90,3 +91,23 @@ def test_a_fifo_or_a_folder_in_place_of_an_entry_is_never_waited_on(tmp_path, ca
     with deadline(10):
         assert cached(2) == fresh
     assert "invalid cache entry, computed again (not a regular file)" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["full disk", "root is a file"])
+def test_a_tune_cache_that_cannot_be_written_is_said_once_and_every_result_kept(tmp_path, caplog, monkeypatch, how):
+    """A full disk is simulated (root ignores permissions): the entry's write raises
+    OSError(ENOSPC). A cache root that is a file is real."""
+    folder = tmp_path / "tune"
+    if how == "full disk":
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        monkeypatch.setattr("core.jsoncache.atomic_write_text", full)
+    else:
+        folder.write_text("a file")
+    cached = JsonCache.scored(fit, str(folder))
+    CALLS.clear()
+    with caplog.at_level(logging.WARNING):
+        assert [cached(x) for x in range(5)] == [fit(x) for x in range(5)]
+    assert CALLS == [0, 1, 2, 3, 4] * 2
+    said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and said[0].levelno == logging.ERROR and "cannot write this cache" in said[0].getMessage()

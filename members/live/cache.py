@@ -252,12 +252,19 @@ class ClipCache:
             "description": output.description,
             "elapsed": output.elapsed,
         }
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        try:  # what would not be read back is not stored (the answer still serves this run)
+            if len(data) > MAX_JSONL_LINE_BYTES:
+                raise ValueError(f"longer than {MAX_JSONL_LINE_BYTES} bytes")
+            parse_record(data, self.path, 0)
+        except ValueError as error:
+            log.warning("clip %s: answer not cached (%s)", clip.name, str(error)[:200])
+            return
         with self._lock:
             if self.unwritable is not None:
                 return
             try:
-                _append_line(self.path, line.encode("utf-8"))
+                _append_line(self.path, data)
             except OSError as error:
                 self.unwritable = error.strerror or str(error)
                 log.error("%s: cannot write this live cache (%s); the run goes on with its answers in memory "
