@@ -25,9 +25,10 @@ from omegaconf import OmegaConf
 
 from core.labels import MAX_LABELS, read_label_csv
 from ensemble.cli import main as cli
-from members.base import Clip
+from members.base import Clip, MemberOutput
 from members.live import base as live_base
 from members.live import cache as live_cache
+from members.live.cache import WARN_RECORDS, ClipCache
 from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times, write_test_video
 from members.readers import read_label_sets
 from tests.live_support import Echo, huge_avi
@@ -181,6 +182,15 @@ def test_edited_cache_records_are_redone_with_one_warning_each(tmp_path, caplog)
         assert warning.startswith(f"{path}, line {number}: invalid cache record skipped")
     assert "'labels' is not a list of strings" in warnings[0] and "more than the bound" in warnings[2]
     assert "nested too deeply" in warnings[5]
+
+
+def test_a_cache_of_many_invalid_records_names_twenty_and_counts_the_rest(tmp_path, caplog):
+    cache = ClipCache(tmp_path, "echo", {"a": 1})
+    cache.path.write_text('{"key": "k", "labels": "happy"}\n' * 30 + '{"key": "ok", "labels": ["happy"]}\n')
+    with caplog.at_level(logging.WARNING, logger="members.live.cache"):
+        assert cache.load() == {"ok": MemberOutput(labels=["happy"])}
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == WARN_RECORDS + 1 and warnings[-1] == f"{cache.path}: 10 more invalid cache records skipped, their clips are computed again"
 
 
 def test_an_endless_line_in_the_cache_is_skipped_without_being_held(tmp_path, caplog):

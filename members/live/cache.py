@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core.errors import InputError
+from core.errors import InputError, excerpt
 from core.jsoncache import digest, open_regular
 from core.labels import check_labels, has_surrogates
 from members.base import Clip, MemberOutput
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 KEY_VERSION = "content-blake2b"  # part of every key: keys of the older form never match
 MAX_KEY_CHARS = 128
+WARN_RECORDS = 20  # invalid records named one by one; more are counted in one line
 
 # A file modified this recently when hashed is not recorded across runs: rewritten again within
 # the file system's timestamp granularity, at the same size, it would keep its old digest.
@@ -173,7 +174,7 @@ def parse_record(line: bytes, path: Path, number: int) -> tuple[str, MemberOutpu
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
             raise ValueError("'labels' is not a list of strings")
-        check_labels(labels, path, number, str(record.get("clip")))
+        check_labels(labels, path, number, excerpt(record.get("clip")))
     if description is not None and (not isinstance(description, str) or has_surrogates(description)):
         raise ValueError("'description' is not a string of valid text")
     if labels is None and description is None:
@@ -224,6 +225,7 @@ class ClipCache:
         except OSError as error:
             raise InputError(f"{self.path}: cannot read this live cache ({error.strerror or error}); "
                              f"move it away or choose another cache_dir") from None
+        skipped = 0
         with handle:
             try:
                 for number, line in _lines(handle, MAX_JSONL_LINE_BYTES):
@@ -234,12 +236,17 @@ class ClipCache:
                             raise ValueError(f"longer than {MAX_JSONL_LINE_BYTES} bytes")
                         key, output = parse_record(line, self.path, number)
                     except ValueError as error:  # InputError (label bounds) is a ValueError
-                        log.warning("%s, line %d: invalid cache record skipped, that clip is computed again (%s)",
-                                    self.path, number, str(error).removeprefix(f"{self.path}, row {number}, "))
+                        skipped += 1
+                        if skipped <= WARN_RECORDS:
+                            log.warning("%s, line %d: invalid cache record skipped, that clip is computed again (%s)",
+                                        self.path, number, str(error).removeprefix(f"{self.path}, row {number}, "))
                         continue
                     done[key] = output
             except OSError as error:
                 raise InputError(f"{self.path}: cannot read this live cache ({error.strerror or error})") from None
+        if skipped > WARN_RECORDS:
+            log.warning("%s: %d more invalid cache records skipped, their clips are computed again",
+                        self.path, skipped - WARN_RECORDS)
         return done
 
     def add(self, clip: Clip, key: str, output: MemberOutput) -> None:
