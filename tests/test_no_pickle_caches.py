@@ -125,6 +125,7 @@ def test_tuning_recomputes_invalid_entries_and_chooses_as_without_a_cache(gold, 
     plain = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2)
     cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
     entries = sorted(cache.rglob("*.json"))
+    assert len(entries) == 2 * 2 * 3  # candidates × folds × (2 outer splits + all clips): real results validate
     for entry in entries:
         key = json.loads(entry.read_text())["key"]
         entry.write_text(json.dumps({"key": key, "result": result}))
