@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import wave
 from pathlib import Path
 
@@ -151,6 +152,22 @@ def test_a_file_changed_just_now_is_not_recorded_across_runs(tmp_path):
     member = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
     member.predict([Clip("c0", video=video)])
     assert not member.clip_cache().digests.path.exists()  # rewritten within MIN_AGE_S, it could keep its digest
+
+
+def test_hashing_never_reads_a_fifo_or_a_device(tmp_path):
+    """A regression guard for the content digest (it must not block on a FIFO or read /dev/zero
+    forever): such a clip fails on its media, with the cache in use, and the others are answered."""
+    os.mkfifo(tmp_path / "fifo.mp4")
+    (tmp_path / "zero.mp4").symlink_to("/dev/zero")
+    good = write_test_video(tmp_path / "good.mp4")
+    member = Echo(name="echo", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False, batch_size=3)
+    signal.alarm(20)  # fail, not hang
+    try:
+        out = member.predict([Clip("fifo", video=tmp_path / "fifo.mp4"), Clip("zero", video=tmp_path / "zero.mp4"),
+                              Clip("good", video=good)])
+    finally:
+        signal.alarm(0)
+    assert out["good"].ok and "video not found" in out["fifo"].error and "video not found" in out["zero"].error
 
 
 # ---- records are validated on read (item 8) ---------------------------------------------------
