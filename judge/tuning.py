@@ -224,7 +224,7 @@ def cross_validate(
     outer = folds(clips, n_folds, seed)
     # Split index len(outer) is "all gold clips": its inner folds make the final choice.
     inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
-    job = JsonCache(fit_and_score, cache_dir) if cache_dir else fit_and_score
+    job = JsonCache.scored(fit_and_score, cache_dir) if cache_dir else fit_and_score
     version = fit_code_version()
     tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
     # The last split's folds are the outer folds: its fits give the held-out scores too.
