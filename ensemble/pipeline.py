@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -156,38 +158,129 @@ def run_member(member: Member, clips: Sequence[Clip]) -> dict[str, MemberOutput]
         member.close()
 
 
+class _Lanes:
+    """Runs the members that hold resources in threads: each starts, in config order, as soon
+    as no running member holds any of its resources, so members on different GPUs or servers
+    run at once and members sharing one run in turn. Their work is in other processes, on a
+    GPU or at a server, so threads suffice. After a failure no further member starts."""
+
+    def __init__(self, members: Sequence[Member], clips: Sequence[Clip]):
+        self.clips = clips
+        self.waiting = list(members)
+        self.held: set[str] = set()
+        self.running: list[Member] = []
+        self.done: "queue.Queue[tuple[Member, dict[str, MemberOutput] | None, BaseException | None]]" = queue.Queue()
+        self.failed = False
+        self.wanted = {id(member): member.resources() for member in members}
+
+    def start_ready(self) -> None:
+        for member in list(self.waiting):
+            if self.failed:
+                return
+            if self.held.isdisjoint(self.wanted[id(member)]):
+                self.waiting.remove(member)
+                self.held |= self.wanted[id(member)]
+                self.running.append(member)
+                threading.Thread(target=self._run, args=(member,), name=f"member-{member.name}", daemon=True).start()
+
+    def _run(self, member: Member) -> None:
+        try:
+            self.done.put((member, run_member(member, self.clips), None))
+        except BaseException as error:  # noqa: BLE001 - handed to the collecting thread, which raises it
+            self.done.put((member, None, error))
+
+    def next_finished(self) -> tuple[Member, dict[str, MemberOutput]]:
+        """The next member to finish and its outputs (the next ones are started first); its
+        error, raised once every running member stopped (each is asked to cancel)."""
+        member, outputs, error = self.done.get()
+        self.running.remove(member)
+        self.held -= self.wanted[id(member)]
+        if error is not None:
+            self.failed = True
+            self.cancel()
+            raise error
+        self.start_ready()
+        return member, outputs
+
+    def cancel(self) -> None:
+        """Ask every running member to stop and wait for them (what they finished is cached)."""
+        self.failed = True
+        for member in self.running:
+            member.cancel()
+        while self.running:
+            member, _, error = self.done.get()
+            self.running.remove(member)
+            if error is not None:
+                log.warning("member '%s' failed while stopping: %s", member.name, error)
+
+
 def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], progress: bool = False) -> tuple[ClipLabels, Failures]:
     """Labels per clip per member, and the clips each member failed on.
 
     A member that does not cover a clip, or failed on it, is absent from that clip: the other
-    members judge it. Members run one after another, each set up and closed in turn.
+    members judge it. Members that hold a GPU or a server (Member.resources) run at once where
+    they hold different ones, in turn where they share one (_Lanes); members of stored outputs
+    are read meanwhile in this thread, one after another. Results are the same in any case:
+    each clip's labels and the failures are in the members' order.
     """
     clips = as_clips(clips)
     labels: ClipLabels = {clip.name: {} for clip in clips}
     failures: Failures = {}
-    for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
-        # Reading stored outputs builds millions of small acyclic objects (core/bulk.py); a live
-        # model keeps the collector, as its libraries may make cycles over hours of inference.
-        with nullcontext() if member.setup_on_demand else paused_gc():
-            outputs = run_member(member, clips)
-        failed = {clip: out.error for clip, out in outputs.items() if not out.ok}
-        if failed:
-            failures[member.name] = failed
-        answered = {clip: out for clip, out in outputs.items() if out.ok and clip in labels}
-        without = [clip for clip, out in answered.items() if out.labels is None]
-        if without:
-            raise InputError(
-                f"member '{member.name}': clip {without[0]} has a description but no labels; "
-                "configure a label extractor for this member (type: extracted)"
-            )
-        for clip, out in answered.items():
-            # The member's own list, not a copy: at 200,000 clips x 11 members copies cost ~200 MB.
-            labels[clip][member.name] = out.labels if isinstance(out.labels, list) else list(out.labels)
-        if not answered and not failed:
-            log.warning("member '%s' covers none of the %d clips: it never votes", member.name, len(clips))
-        elif answered and not any(out.labels for out in answered.values()):
-            log.warning("member '%s' gave no label for any clip: it never votes", member.name)
+    holding = {id(member): bool(member.resources()) for member in members}
+    lanes = _Lanes([member for member in members if holding[id(member)]], clips)
+    stored = [member for member in members if not holding[id(member)]]
+    bar = tqdm(total=len(members), desc="members", unit="member", disable=not progress or None, leave=False)
+    order: list[str] = []
+    try:
+        lanes.start_ready()
+        for member in stored:
+            # Reading stored outputs builds millions of small acyclic objects (core/bulk.py); a live
+            # model keeps the collector, as its libraries may make cycles over hours of inference
+            # (the pause is process-wide, so members running in threads skip it while a file is read).
+            with nullcontext() if member.setup_on_demand else paused_gc():
+                outputs = run_member(member, clips)
+            _gather(member, outputs, labels, failures, len(clips))
+            order.append(member.name)
+            bar.update(1)
+        while lanes.running:
+            member, outputs = lanes.next_finished()
+            _gather(member, outputs, labels, failures, len(clips))
+            order.append(member.name)
+            bar.update(1)
+    except BaseException:
+        lanes.cancel()
+        raise
+    finally:
+        bar.close()
+    names = [member.name for member in members]
+    if order != names:  # members finished in another order than configured: restore the config's
+        rank = {name: index for index, name in enumerate(names)}
+        for clip, answers in labels.items():
+            if len(answers) > 1:
+                labels[clip] = dict(sorted(answers.items(), key=lambda item: rank[item[0]]))
+        failures = {name: failures[name] for name in names if name in failures}
     return labels, failures
+
+
+def _gather(member: Member, outputs: dict[str, MemberOutput], labels: ClipLabels, failures: Failures, n_clips: int) -> None:
+    """Fold one member's outputs into the labels per clip and the failures."""
+    failed = {clip: out.error for clip, out in outputs.items() if not out.ok}
+    if failed:
+        failures[member.name] = failed
+    answered = {clip: out for clip, out in outputs.items() if out.ok and clip in labels}
+    without = [clip for clip, out in answered.items() if out.labels is None]
+    if without:
+        raise InputError(
+            f"member '{member.name}': clip {without[0]} has a description but no labels; "
+            "configure a label extractor for this member (type: extracted)"
+        )
+    for clip, out in answered.items():
+        # The member's own list, not a copy: at 200,000 clips x 11 members copies cost ~200 MB.
+        labels[clip][member.name] = out.labels if isinstance(out.labels, list) else list(out.labels)
+    if not answered and not failed:
+        log.warning("member '%s' covers none of the %d clips: it never votes", member.name, n_clips)
+    elif answered and not any(out.labels for out in answered.values()):
+        log.warning("member '%s' gave no label for any clip: it never votes", member.name)
 
 
 def failure_summary(failures: Failures, n_clips: int) -> list[str]:

@@ -76,6 +76,17 @@ class Member(DeclaresPaths, ABC):
         """The clips this member can answer without media (cached outputs), else None."""
         return None
 
+    def resources(self) -> frozenset[str]:
+        """What this member holds while it runs: 'gpu:N' for a model on GPU N, 'cpu' for a model
+        on the ensemble's own cores, 'server:URL' for each chat endpoint it sends to; none for
+        stored outputs. Members holding a common resource run in turn; the others run at once
+        (ensemble.pipeline.collect_outputs). Default: none."""
+        return frozenset()
+
+    def cancel(self) -> None:
+        """Ask a running predict() to stop early (another member failed, the run is ending):
+        it sends nothing more, lets what is in flight finish and returns. Default: nothing."""
+
     @abstractmethod
     def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
         """Outputs for the given clips. A clip the member does not cover is left out; a clip it

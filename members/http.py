@@ -302,3 +302,8 @@ class ChatClient:
         for problem in problems:
             log.warning("%s", problem)
         return live
+
+
+def server_resources(client: ChatClient) -> frozenset[str]:
+    """What a member that sends through this client holds (members.base.Member.resources)."""
+    return frozenset(f"server:{url}" for url in client.urls)

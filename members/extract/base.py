@@ -27,6 +27,10 @@ class Extractor(Params, DeclaresPaths, ABC):
     def extract(self, description: str | None, member: str | None = None) -> list[str]:
         """The emotion words of one description; [] when it names none (or is empty)."""
 
+    def resources(self) -> frozenset[str]:
+        """What it holds while extracting (members.base.Member.resources): none by default."""
+        return frozenset()
+
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         """{clip: words} for {clip: description}; subclasses may run these concurrently."""
         return {clip: self.extract(text, member) for clip, text in descriptions.items()}

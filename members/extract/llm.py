@@ -21,7 +21,7 @@ from core.files import atomic_write_text
 from core.uses import PathUse
 from core.labels import normalise_label
 from members.extract.base import Extractor
-from members.http import ChatClient
+from members.http import ChatClient, server_resources
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ class LLMExtractor(Extractor):
             )
             self._client_spec = spec
         return self._client
+
+    def resources(self) -> frozenset[str]:
+        return server_resources(self.client())
 
     def _key(self, description: str) -> str:
         text = json.dumps([self.model, self.prompt, description], ensure_ascii=False)

@@ -67,6 +67,13 @@ class ExtractingMember(Member):
     def setup_on_demand(self) -> bool:  # as the wrapped member
         return self.inner.setup_on_demand
 
+    def resources(self) -> frozenset[str]:
+        """The wrapped member's, and the extractor's server when it has one."""
+        return self.inner.resources() | self.extractor_part.resources()
+
+    def cancel(self) -> None:
+        self.inner.cancel()
+
     def setup(self) -> None:
         if not self.inner.setup_on_demand:  # a live member loads its model only for uncached clips
             self.inner.setup()

@@ -140,6 +140,9 @@ class AffectGPTMember(LiveMember):
     def close(self) -> None:
         self._folder = self._python = None
 
+    def resources(self) -> frozenset[str]:
+        return super().resources() | {f"gpu:{self.gpu}"}
+
     # ---- one clip -----------------------------------------------------------------------------
     def _config_path(self) -> str:
         config = str(self.config)

@@ -15,8 +15,10 @@ import logging
 import tempfile
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from core.errors import InputError
 from core.jsoncache import digest
 from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
-from members.http import ChatClient
+from members.http import ChatClient, server_resources
 from members.live import prompts
 from members.live.cache import ClipCache, clip_key, file_digest
 from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames
@@ -62,7 +64,7 @@ class LiveMember(Member):
     two_stage: {} for one stage; else the text model that merges the description (asked for
     without the subtitle) with the subtitle: {url, model, ...} as for members.http.ChatClient.
     cache_dir: the cache root (handed down by the run); '' keeps no per-clip cache.
-    prepare_workers: threads that decode a batch's media at once.
+    prepare_workers: threads that decode clips' media ahead of the model (see _stream).
     """
 
     prompt: str = prompts.OPEN_VOCABULARY
@@ -81,6 +83,7 @@ class LiveMember(Member):
     runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
     setup_on_demand = True
     _merge_client: ChatClient | None = field(default=None, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -160,21 +163,16 @@ class LiveMember(Member):
             frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels, self.max_frames)
         return Request(clip=clip, prompt=self._prompt(clip), frames=frames, audio=self._audio_path(clip))
 
-    def _prepare_all(self, clips: list[Clip]) -> list[Request | Exception]:
-        """prepare() for each clip, decoding in threads (FFmpeg releases the GIL); a clip whose
-        media cannot be read, or whose decoding fails in any way (MemoryError included), gets its
-        error in place: that clip fails, the others go on."""
-
-        def one(clip: Clip) -> Request | Exception:
-            try:
-                return self.prepare(clip)
-            except Exception as error:  # noqa: BLE001 - a hostile file must not end the run
-                return error
-
-        if len(clips) == 1 or self.prepare_workers <= 1:
-            return [one(clip) for clip in clips]
-        with ThreadPoolExecutor(max_workers=min(self.prepare_workers, len(clips))) as pool:
-            return list(pool.map(one, clips))
+    def _prepare_timed(self, clip: Clip) -> tuple[Request | Exception, float]:
+        """prepare() and the seconds it took; a clip whose media cannot be read, or whose decoding
+        fails in any way (MemoryError included), gets its error in place: that clip fails, the
+        others go on."""
+        began = time.perf_counter()
+        try:
+            prepared: Request | Exception = self.prepare(clip)
+        except Exception as error:  # noqa: BLE001 - a hostile file must not end the run
+            prepared = error
+        return prepared, time.perf_counter() - began
 
     # ---- running ------------------------------------------------------------------------------
     def _run_batch(self, requests: list[Request]) -> list[str | BaseException]:
@@ -220,6 +218,19 @@ class LiveMember(Member):
         """(description, labels) of one final answer; a member with its own answer form overrides it."""
         return prompts.parse_answer(text)
 
+    def stream_shape(self) -> tuple[int, int]:
+        """(clips per answer() call, answer() calls in flight at once). An in-process model takes
+        a batch at a time; a served member overrides it (one clip per request, `concurrency`
+        requests in flight)."""
+        return self.batch_size, 1
+
+    def resources(self) -> frozenset[str]:
+        """The two_stage text model's server; a subclass adds where its own model runs."""
+        return server_resources(self._merger()) if self.two_stage else frozenset()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
     def predict(self, clips: Sequence[Clip]) -> dict[str, MemberOutput]:
         cache = self.clip_cache()
         done = cache.load() if cache else {}
@@ -235,33 +246,86 @@ class LiveMember(Member):
             log.info("member '%s': %d of %d clips from its cache %s", self.name, len(outputs), len(clips), cache.path)
         if pending:
             self.setup()  # idempotent; not at all when the cache holds every clip
+        self._stop.clear()
         bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
         try:
-            for start in range(0, len(pending), self.batch_size):
-                batch = pending[start:start + self.batch_size]
-                began = time.perf_counter()
-                requests: list[Request] = []
-                for (clip, _), prepared in zip(batch, self._prepare_all([clip for clip, _ in batch])):
-                    if isinstance(prepared, Request):
-                        requests.append(prepared)
-                    else:
-                        outputs[clip.name] = MemberOutput(error=_describe(prepared), elapsed=0.0)
-                ready = [(clip, key) for clip, key in batch if clip.name not in outputs]
-                results = self._finish(requests, self._run_batch(requests)) if requests else []
-                share = (time.perf_counter() - began) / max(1, len(requests))
-                for (clip, key), result in zip(ready, results):
-                    if isinstance(result, BaseException):
-                        outputs[clip.name] = MemberOutput(error=f"{type(result).__name__}: {result}", elapsed=share)
-                        continue
-                    description, labels = result
-                    output = MemberOutput(labels=labels, description=description, elapsed=share)
-                    outputs[clip.name] = output
-                    if cache:
-                        cache.add(clip, key, output)
-                bar.update(len(batch))
+            for (clip, key), output in self._stream(pending):
+                outputs[clip.name] = output
+                if cache and output.ok:  # failed clips are tried again on the next run
+                    cache.add(clip, key, output)
+                bar.update(1)
         finally:
             bar.close()
         return outputs
+
+    def _stream(self, pending: list[tuple[Clip, str]]) -> Iterator[tuple[tuple[Clip, str], MemberOutput]]:
+        """Each pending clip's output, as it arrives.
+
+        Clips go to the model in units of stream_shape()'s size, at most its number of units in
+        flight; the next clips are decoded in `prepare_workers` threads meanwhile, at most a
+        window's worth ahead (so decoded frames held stay bounded). A unit's answers are merged
+        (two_stage) and parsed in threads of their own, so the next unit does not wait for them.
+        cancel() stops sending; what is in flight is finished and yielded.
+        """
+        size, in_flight = self.stream_shape()
+        units = deque(pending[start:start + size] for start in range(0, len(pending), size))
+        ahead_limit = max(size * in_flight, self.prepare_workers, 1)
+        decoders = ThreadPoolExecutor(max(1, self.prepare_workers), thread_name_prefix=f"{self.name}-decode")
+        senders = ThreadPoolExecutor(in_flight, thread_name_prefix=f"{self.name}-send")
+        finishers = ThreadPoolExecutor(in_flight, thread_name_prefix=f"{self.name}-finish")
+        decoding: deque[tuple[list[tuple[Clip, str]], list[Future]]] = deque()  # in clip order
+        running: dict[Future, tuple[list[tuple[Clip, str]], list[Request], list[float], float]] = {}
+        finishing: dict[Future, tuple[list[tuple[Clip, str]], list[float], float]] = {}
+        try:
+            while units or decoding or running or finishing:
+                stopping = self._stop.is_set()
+                while units and not stopping and sum(len(unit) for unit, _ in decoding) < ahead_limit:
+                    unit = units.popleft()
+                    decoding.append((unit, [decoders.submit(self._prepare_timed, clip) for clip, _ in unit]))
+                if stopping:
+                    units.clear()
+                    for _, futures in decoding:
+                        for future in futures:
+                            future.cancel()
+                    decoding.clear()
+                # send every decoded unit at the head while the window has room
+                while decoding and len(running) < in_flight and all(f.done() for f in decoding[0][1]):
+                    unit, futures = decoding.popleft()
+                    ready, requests, decode_seconds = [], [], []
+                    for item, future in zip(unit, futures):
+                        prepared, seconds = future.result()
+                        if isinstance(prepared, Request):
+                            ready.append(item)
+                            requests.append(prepared)
+                            decode_seconds.append(seconds)
+                        else:
+                            yield item, MemberOutput(error=_describe(prepared), elapsed=seconds)
+                    if requests:
+                        running[senders.submit(self._run_batch, requests)] = (ready, requests, decode_seconds, time.perf_counter())
+                waiting = set(running) | set(finishing)
+                if decoding and len(running) < in_flight:
+                    waiting.update(f for f in decoding[0][1] if not f.done())
+                if not waiting:
+                    continue
+                finished, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future in running:  # answers came: merge and parse them off this thread
+                        ready, requests, decode_seconds, began = running.pop(future)
+                        answered = finishers.submit(self._finish, requests, future.result())
+                        finishing[answered] = (ready, decode_seconds, began)
+                    elif future in finishing:
+                        ready, decode_seconds, began = finishing.pop(future)
+                        share = (time.perf_counter() - began) / len(ready)
+                        for item, seconds, result in zip(ready, decode_seconds, future.result()):
+                            if isinstance(result, BaseException):
+                                yield item, MemberOutput(error=f"{type(result).__name__}: {result}", elapsed=seconds + share)
+                            else:
+                                description, labels = result
+                                yield item, MemberOutput(labels=labels, description=description, elapsed=seconds + share)
+        finally:
+            # on an error or a kill: drop what was not started; what runs ends on its own
+            for pool in (decoders, senders, finishers):
+                pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _describe(error: BaseException) -> str:

@@ -21,7 +21,7 @@ from PIL import Image
 
 from core.errors import InputError
 from members.base import Clip
-from members.http import ChatClient
+from members.http import ChatClient, server_resources
 from members.live.base import LiveMember, Request
 from members.live.worker import encode_image
 from members.media import MediaError
@@ -55,8 +55,8 @@ class OpenAIMember(LiveMember):
     counting from 1 ('' = none); e.g. 'Frame{index}: <IMAGE_TOKEN>\n' for InternVL on lmdeploy,
     which then places each frame at its token, as its video recipe does. send_video: send the clip's video file as a video_url instead of
     sampled frames (num_frames, fps and max_pixels are then unused). temperature: sampling
-    temperature (0 = greedy). batch_size: clips handed over at once (0 = concurrency), so a
-    batch's requests overlap. check_server: setup() asks each endpoint for GET /v1/models and
+    temperature (0 = greedy). Requests stream: each clip is sent as soon as its frames are
+    ready and a slot is free, `concurrency` in flight (batch_size is not used). check_server: setup() asks each endpoint for GET /v1/models and
     fails with one clear error when none answers or the model is not served.
     """
 
@@ -112,6 +112,12 @@ class OpenAIMember(LiveMember):
 
     def close(self) -> None:
         self._client = None
+
+    def resources(self) -> frozenset[str]:
+        return super().resources() | server_resources(self.client())
+
+    def stream_shape(self) -> tuple[int, int]:
+        return 1, self.concurrency
 
     # ---- requests -----------------------------------------------------------------------------
     def prepare(self, clip: Clip) -> Request:

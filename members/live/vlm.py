@@ -229,6 +229,12 @@ class VisionLanguageMember(LiveMember):
             raise InputError(f"{label}: {error}") from None
         log.info("%s: loaded %s", label, self._engine.info())
 
+    def resources(self) -> frozenset[str]:
+        """Its device: 'cpu', or 'gpu:N' (cuda and auto count as GPU 0, the device they pick)."""
+        device = str(self.device)
+        held = "cpu" if device == "cpu" else f"gpu:{device.partition(':')[2] or 0}"
+        return super().resources() | {held}
+
     def close(self) -> None:
         engine, self._engine = self._engine, None
         client, self._client = self._client, None
