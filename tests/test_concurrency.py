@@ -205,3 +205,22 @@ def test_in_process_models_still_take_batches_and_cancel_stops_sending(videos):
     stopping = Stopping(name="stop", batch_size=2, num_frames=1, progress=False)
     out = stopping.predict(clips)
     assert stopping.calls == [["clip0", "clip1"]] and set(out) == {"clip0", "clip1"}
+
+
+def test_models_declare_their_device_and_a_wrapper_adds_its_extractor_server(tmp_path):
+    from members.extract.member import ExtractingMember
+    from members.live.affectgpt import AffectGPTMember
+    from members.live.vlm import VisionLanguageMember
+
+    def vlm(device):
+        return VisionLanguageMember(name="v", family="echo", model_path="", device=device).resources()
+
+    assert vlm("cuda:1") == {"gpu:1"} and vlm("cuda") == {"gpu:0"} and vlm("auto") == {"gpu:0"}
+    assert vlm("cpu") == {"cpu"}
+    assert AffectGPTMember(name="a", checkout=str(tmp_path), gpu=2).resources() == {"gpu:2"}
+    wrapped = ExtractingMember(name="w", member={"type": "openai", "url": "http://127.0.0.1:9001", "model": "m"},
+                               extractor={"type": "llm", "url": "http://127.0.0.1:9003"})
+    assert wrapped.resources() == {"server:http://127.0.0.1:9001/v1/chat/completions",
+                                   "server:http://127.0.0.1:9003/v1/chat/completions"}
+    stored = ExtractingMember(name="s", path=str(tmp_path / "d.jsonl"), extractor={"type": "rules"})
+    assert stored.resources() == frozenset()
