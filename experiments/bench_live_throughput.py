@@ -1,17 +1,21 @@
 """Throughput of served members (issue 19): clips/s of 1, 2 and 4 `openai` members, each on its
 own fake server, against the ideal server-bound rate and the client's own decoding limit.
 
-The servers are members.live.serve on 127.0.0.1, started in this process; their "model" answers
+The servers are members.live.serve on 127.0.0.1, one process each; their "model" answers
 after `delay ± jitter` seconds (uniform, seeded) and takes at most `capacity` requests at once
 (more wait), as a GPU serving engine with that many sequences in flight would. The client runs in
-a child process pinned to 1, then 2 cores (os.sched_setaffinity), so the cores are the client's:
+a child process pinned to 1, then 2 cores (os.sched_setaffinity); on a machine with 2 cores the
+servers share them (they are not pinned), so the figures are a lower bound of the client's:
   decode_only: clips/s of the member's own preparation alone (sampling 8 frames at 448 px and
   encoding the request: prepare() + messages() in its prepare_workers threads), no server;
   runs: for each mode and member count, the members run through ensemble.pipeline.collect_outputs
   on the same clips (every member answers every clip, no cache); clips/s over all members, its
   ratio to the ideal (members x capacity / delay) and to min(ideal, decode_only).
 Modes: `frames` (the member decodes frames, JPEG-encodes them) and `send_video` (the server gets
-the file and decodes it, so the client's decoding is not the limit).
+the file and decodes it, so the client's decoding is not the limit). Each member's concurrency is
+the server's capacity; send_video also runs with twice that (`--windows`), so that requests wait
+in the server's queue, as a serving engine keeps them, instead of in the client while one is
+being uploaded and parsed.
 The clips are generated: `--videos` H.264 720p clips of 6 s with AAC audio, reused under
 different names. The machine this ran on is shared: see the report for its load.
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import subprocess
@@ -54,6 +59,17 @@ def fake_model(delay: float, jitter: float, capacity: int, seed: int):
     return answer
 
 
+def serve(delay: float, jitter: float, capacity: int, seed: int, urls, stop) -> None:
+    """One fake server, in a process of its own (the servers parse megabytes of JSON per request:
+    in the client's process, or all in one, they would take the client's cores and one GIL)."""
+    sys.path.insert(0, str(ROOT))
+    from members.live.serve import start_server
+
+    with start_server(fake_model(delay, jitter, capacity, seed)) as server:
+        urls.put((seed, server.url))
+        stop.wait()
+
+
 # ---- the client, in a child process pinned to some cores ---------------------------------------
 def child(spec: dict) -> dict:
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: spec["cores"]]))
@@ -67,38 +83,45 @@ def child(spec: dict) -> dict:
     def clips(count: int) -> list[Clip]:
         return [Clip(name=f"c{i:03d}", video=videos[i % len(videos)], subtitle="I am fine.") for i in range(count)]
 
-    def member(index: int, mode: str) -> OpenAIMember:
-        return OpenAIMember(name=f"m{index}", model="local", url=spec["servers"][index], concurrency=spec["capacity"],
+    def member(index: int, mode: str, window: int = 1) -> OpenAIMember:
+        return OpenAIMember(name=f"m{index}", model="local", url=spec["servers"][index], concurrency=spec["capacity"] * window,
                             num_frames=8, max_pixels=448 * 448, send_video=(mode == "send_video"),
                             progress=False, timeout=60.0, retries=0)
 
     report: dict = {"cores": spec["cores"], "decode_only_clips_per_s": None, "runs": []}
     probe = member(0, "frames")
     sample = clips(spec["frame_clips"])
+
+    def prepared(clip):  # what the member does before sending: decode and encode (this checkout does both in prepare)
+        request = probe.prepare(clip)
+        return request if getattr(request, "encoded", None) is not None else probe.messages(request)
+
+    prepared(sample[0])  # warm-up: the codec libraries load once per process
     began = time.perf_counter()
     with ThreadPoolExecutor(probe.prepare_workers) as pool:
-        list(pool.map(lambda clip: probe.messages(probe.prepare(clip)), sample))
+        list(pool.map(prepared, sample))
     decode_rate = len(sample) / (time.perf_counter() - began)
     report["decode_only_clips_per_s"] = round(decode_rate, 2)
-    for mode in spec["modes"]:
+    plan = [(mode, window, members) for mode in spec["modes"] for window in (spec["windows"] if mode == "send_video" else [1])
+            for members in spec["members"]]
+    for mode, window, members in plan:
         count = spec["frame_clips"] if mode == "frames" else spec["clips"]
-        for members in spec["members"]:
-            team = [member(i, mode) for i in range(members)]
-            began = time.perf_counter()
-            labels, failures = collect_outputs(team, clips(count))
-            seconds = time.perf_counter() - began
-            answered = sum(len(answers) for answers in labels.values())
-            ideal = members * spec["capacity"] / spec["delay"]
-            rate = answered / seconds
-            limit = ideal if mode == "send_video" else min(ideal, decode_rate)
-            report["runs"].append({
-                "mode": mode, "members": members, "clips_per_member": count, "answered": answered,
-                "failed": sum(len(f) for f in failures.values()), "seconds": round(seconds, 2),
-                "clips_per_s": round(rate, 2), "ideal_clips_per_s": round(ideal, 2),
-                "of_ideal": round(rate / ideal, 3),
-                "client_limit_clips_per_s": round(limit, 2), "of_limit": round(rate / limit, 3),
-            })
-            print(json.dumps(report["runs"][-1]), file=sys.stderr, flush=True)
+        team = [member(i, mode, window) for i in range(members)]
+        began = time.perf_counter()
+        labels, failures = collect_outputs(team, clips(count))
+        seconds = time.perf_counter() - began
+        answered = sum(len(answers) for answers in labels.values())
+        ideal = members * spec["capacity"] / spec["delay"]
+        rate = answered / seconds
+        limit = ideal if mode == "send_video" else min(ideal, decode_rate)
+        report["runs"].append({
+            "mode": mode, "members": members, "concurrency": spec["capacity"] * window, "clips_per_member": count, "answered": answered,
+            "failed": sum(len(f) for f in failures.values()), "seconds": round(seconds, 2),
+            "clips_per_s": round(rate, 2), "ideal_clips_per_s": round(ideal, 2),
+            "of_ideal": round(rate / ideal, 3),
+            "client_limit_clips_per_s": round(limit, 2), "of_limit": round(rate / limit, 3),
+        })
+        print(json.dumps(report["runs"][-1]), file=sys.stderr, flush=True)
     return report
 
 
@@ -116,6 +139,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--modes", nargs="+", default=["send_video", "frames"])
+    parser.add_argument("--windows", type=int, nargs="+", default=[1, 2],
+                        help="send_video: member concurrency as multiples of the server's capacity")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -123,7 +148,6 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from members.live.serve import start_server
     from members.media import write_test_video
 
     with tempfile.TemporaryDirectory() as folder:
@@ -131,19 +155,26 @@ def main() -> None:
         videos = [str(write_test_video(Path(folder) / f"v{i}.mp4", seconds=6.0, fps=25, size=(1280, 720),
                                        codec="libx264", seed=i)) for i in range(args.videos)]
         generated = time.perf_counter() - began
-        servers = [start_server(fake_model(args.delay, args.jitter, args.capacity, seed=i)) for i in range(max(args.members))]
+        spawn = multiprocessing.get_context("spawn")
+        urls, stop = spawn.Queue(), spawn.Event()
+        servers = [spawn.Process(target=serve, args=(args.delay, args.jitter, args.capacity, i, urls, stop), daemon=True)
+                   for i in range(max(args.members))]
+        for server in servers:
+            server.start()
         try:
-            spec = {"code": str(Path(args.code).resolve()), "videos": videos, "servers": [s.url for s in servers],
+            found = dict(urls.get(timeout=120) for _ in servers)
+            spec = {"code": str(Path(args.code).resolve()), "videos": videos, "servers": [found[i] for i in range(len(servers))],
                     "capacity": args.capacity, "delay": args.delay, "members": args.members, "modes": args.modes,
-                    "clips": args.clips, "frame_clips": args.frame_clips}
+                    "clips": args.clips, "frame_clips": args.frame_clips, "windows": args.windows}
             per_cores = []
             for cores in args.cores:
                 done = subprocess.run([sys.executable, __file__, "--child", json.dumps({**spec, "cores": cores})],
                                       stdout=subprocess.PIPE, text=True, check=True)
                 per_cores.append(json.loads(done.stdout.strip().splitlines()[-1]))
         finally:
+            stop.set()
             for server in servers:
-                server.close()
+                server.join(timeout=10)
         report = {
             "code": spec["code"], "machine_cpus": os.cpu_count(), "load_average": os.getloadavg(),
             "video": {"count": args.videos, "size": "1280x720", "seconds": 6.0, "fps": 25, "codec": "h264+aac",

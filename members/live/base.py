@@ -45,6 +45,7 @@ class Request:
     prompt: str
     frames: list = field(default_factory=list)
     audio: str | None = None
+    encoded: Any = None  # the request as its client sends it, when the member encodes while preparing
 
 
 # Parameters that change how a member runs, not what it answers: left out of the cache key.

@@ -121,15 +121,23 @@ class OpenAIMember(LiveMember):
 
     # ---- requests -----------------------------------------------------------------------------
     def prepare(self, clip: Clip) -> Request:
-        if not self.send_video:
-            return super().prepare(clip)
-        # the server samples the video itself: no frames are decoded here
-        if clip.video is None:
-            raise MediaError(f"clip {clip.name}: no video file given")
-        video = Path(clip.video)
-        if not video.is_file() or video.stat().st_size == 0:
-            raise MediaError(f"{video}: video not found or empty")
-        return Request(clip=clip, prompt=self._prompt(clip), frames=[], audio=self._audio_path(clip))
+        """The request with its messages encoded: the encoding (JPEG, base64) is done while
+        earlier requests are at the server, not in the request's slot of the window."""
+        if self.send_video:  # the server samples the video itself: no frames are decoded here
+            if clip.video is None:
+                raise MediaError(f"clip {clip.name}: no video file given")
+            video = Path(clip.video)
+            if not video.is_file() or video.stat().st_size == 0:
+                raise MediaError(f"{video}: video not found or empty")
+            request = Request(clip=clip, prompt=self._prompt(clip), frames=[], audio=self._audio_path(clip))
+        else:
+            request = super().prepare(clip)
+        try:
+            request.encoded = self.messages(request)
+        except OSError as error:  # e.g. the video vanished since it was checked
+            raise MediaError(f"clip {clip.name}: cannot read its media ({error})") from None
+        request.frames = []  # sent as encoded; the decoded images need not be held meanwhile
+        return request
 
     def messages(self, request: Request) -> list[dict[str, Any]]:
         """The chat messages of one request: media parts first, then the prompt."""
@@ -150,7 +158,7 @@ class OpenAIMember(LiveMember):
         failed: dict[int, BaseException] = {}
         for index, request in enumerate(requests):
             try:
-                conversations.append(self.messages(request))
+                conversations.append(request.encoded if request.encoded is not None else self.messages(request))
             except OSError as error:  # e.g. the video vanished since prepare: that clip only
                 failed[index] = MediaError(f"clip {request.clip.name}: cannot read its media ({error})")
         answers = iter(self.client().chat_many(conversations, self.max_new_tokens, self.temperature))
