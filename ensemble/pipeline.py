@@ -13,11 +13,11 @@ from contextlib import nullcontext
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from core.bulk import paused_gc
 from core.errors import InputError
 from core.factory import build
+from core.progress import progress as progress_of
 from core.settings import cache_dir_or_default
 from judge.base import Judge
 from members.base import Clip, Member, MemberOutput
@@ -139,7 +139,7 @@ def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], prog
     clips = as_clips(clips)
     labels: ClipLabels = {clip.name: {} for clip in clips}
     failures: Failures = {}
-    for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
+    for member in progress_of(members, "members", unit="member", enabled=progress):
         # Reading stored outputs builds millions of small acyclic objects (core/bulk.py); a live
         # model keeps the collector, as its libraries may make cycles over hours of inference.
         with nullcontext() if member.setup_on_demand else paused_gc():
@@ -241,7 +241,7 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     with paused_gc():  # millions of small acyclic objects: see core/bulk.py
         ballots = [
             make_ballot(clip, labels[clip])
-            for clip in tqdm(selected, desc="ballots", unit="clip", disable=not progress or None, leave=False)
+            for clip in progress_of(selected, "ballots", enabled=progress)
         ]
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
