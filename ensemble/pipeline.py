@@ -189,11 +189,6 @@ class Prepared:
     ballots: list[ClipBallot]
     failures: Failures = dataclasses.field(default_factory=dict)
 
-    def unanswered(self) -> list[str]:
-        """Clips that some member failed on and no member answered."""
-        failed = {clip for errors in self.failures.values() for clip in errors}
-        return [clip for clip in self.clips if clip in failed and not self.labels[clip]]
-
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
         return {clip: answers[member] for clip, answers in self.labels.items() if member in answers}
@@ -205,14 +200,37 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
     return read_manifest(path) if path else None
 
 
-def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False) -> Prepared:
+def check_judging(config: DictConfig, n_members: int) -> Vocabulary:
+    """Build the vocabulary and the judge, check the judge's parameters and read its state, so
+    that a typo in either (`judge.kk=3`, `vocab.type=wordnett`) fails before any member runs.
+    Building loads no model. Returns the unfitted vocabulary."""
+    vocabulary = build_vocabulary(config)
+    judge = build_judge(config)
+    if hasattr(judge, "_check_params"):
+        judge._check_params()
+    judge.check_members(n_members)
+    state = getattr(judge, "state", None)
+    if state and hasattr(judge, "load_state"):
+        judge.load_state(state)
+    return vocabulary
+
+
+def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
+    return f"{len(unanswered)} of {n_clips} clips got no answer from any member (e.g. {unanswered[0]}; see the failures above)"
+
+
+def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
+            allow_missing: bool = True) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers.
+    manifest, else every clip a cached member covers. Every part is built and checked before
+    the first member runs. allow_missing: clips that every member holding them failed on are
+    judged with an empty ballot (else InputError; finished clips stay in the members' caches).
     """
     members = build_members(config)
     names = [m.name for m in members]
+    vocabulary = check_judging(config, len(members))
     if clips is None:
         clips = config_clips(config)
     if clips is None:
@@ -228,15 +246,24 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if not answered:
         verb = "answered" if failures else "covers"
         raise InputError(f"no member {verb} any of the {len(selected)} requested clips (e.g. {selected[0]})")
-    unanswered = [clip for clip in selected if not labels[clip]]
+    failed = {clip for errors in failures.values() for clip in errors}
+    unanswered = [clip for clip in selected if not labels[clip] and clip in failed]
+    if unanswered and not allow_missing:
+        raise InputError(
+            f"{unanswered_message(unanswered, len(selected))}; nothing written: finished clips are cached, so a rerun "
+            "redoes only the failed ones; --allow-missing writes these with empty answers"
+        )
     if unanswered:
-        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unanswered), unanswered[0])
+        log.warning("%s: they get empty answers", unanswered_message(unanswered, len(selected)))
+    uncovered = [clip for clip in selected if not labels[clip] and clip not in failed]
+    if uncovered:
+        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(uncovered), uncovered[0])
     lacking = {m: n for m, n in coverage_report(labels, names, selected).items() if n}
     if lacking:
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
         log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
-    vocabulary = build_vocabulary(config).fit(words)
+    vocabulary = vocabulary.fit(words)
     make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
     with paused_gc():  # millions of small acyclic objects: see core/bulk.py
         ballots = [

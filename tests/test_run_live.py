@@ -136,7 +136,9 @@ def test_a_member_that_cannot_start_is_one_error_line_and_no_output(clips, tmp_p
     (remote / "config.json").write_text('{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}')
     spec = {k: v.format(folder=tmp_path, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
     path = tmp_path / "c.yaml"
-    path.write_text(OmegaConf.to_yaml(OmegaConf.create({"data_root": str(DATA), "members": [{"name": "m", **spec}]})))
+    # k=1: a one-member run is a valid config (the judge is checked before the member starts).
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(
+        {"data_root": str(DATA), "judge": {"type": "kofn", "k": 1}, "members": [{"name": "m", **spec}]})))
     out = tmp_path / "out.csv"
     assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out)]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from core.files import atomic_write_text, check_output_path
 from core.labels import read_label_csv
+from ensemble.commands.clip_args import add_clip_arguments, clips_of
 from ensemble.config import DEFAULT_CONFIG, input_files, load_config, save_config, trust_pickles
 from ensemble.pipeline import coverage_report, prepare, shared_settings
 from judge.objective import Objective
@@ -35,6 +36,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
+    add_clip_arguments(parser)
     parser.add_argument("--trust-pickle", action="store_true", help="let members load pickled description npz files (only files you trust)")
 
 
@@ -60,12 +62,12 @@ def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]
 
 
 def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
-         use_cache: bool = True, loo: bool = True, grouper: str | None = None) -> tuple[dict, dict, object]:
+         use_cache: bool = True, loo: bool = True, grouper: str | None = None, clips=None) -> tuple[dict, dict, object]:
     """Returns (final judge params with type, report, final judge fitted on all gold clips)."""
     objective = objective or config.tune.objective
     Objective.parse(objective)
     gold = read_label_csv(gold_path)
-    prepared = prepare(config)
+    prepared = prepare(config, clips=clips)
     shared = {**shared_settings(config), "objective": objective}
     spec = ScorerSpec(shared["lexicon"], groupings, grouper, shared["cache_dir"])
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
@@ -140,7 +142,7 @@ def _default_beside(path: str, suffix: str) -> str:
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
-    inputs = [args.config or DEFAULT_CONFIG, args.gold, args.groupings, *input_files(config)]
+    inputs = [args.config or DEFAULT_CONFIG, args.gold, args.groupings, args.clips, args.subtitles, *input_files(config)]
     for out in (args.out, args.state, args.report, args.plot):
         if out is not None:
             check_output_path(out, inputs)
@@ -148,7 +150,7 @@ def main(args, overrides) -> int:
     if args.trust_pickle:  # for this command only: the tuned config written below does not keep it
         log.info("trusting pickled files of members: %s", ", ".join(trust_pickles(working)) or "none")
     params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo,
-                                 args.grouper)
+                                 args.grouper, clips_of(args))
     _print_table(report)
     tuned = config.copy()
     judge = dict(params)
