@@ -49,18 +49,16 @@ class LogLines(tqdm):
     """A tqdm whose every refresh is one INFO log line instead of a redrawn bar."""
 
     def __init__(self, *args, **kwargs):
-        self._last_line = None
+        self._logged_n = None
         super().__init__(*args, **kwargs)
 
     def display(self, msg=None, pos=None):
-        if self.n == 0:
-            return True  # nothing done yet: the phase's own log line says it started
-        if self._last_line is None and self.n == self.total and self.format_dict["elapsed"] < QUICK:
+        if self.n == 0 or self.n == self._logged_n:
+            return True  # nothing done yet (the phase's own log says it started), or close()'s redraw
+        if self._logged_n is None and self.n == self.total and self.format_dict["elapsed"] < QUICK:
             return True  # a phase over in a blink needs no progress line
-        line = str(self)
-        if line != self._last_line:  # close() redraws the last state once more
-            self._last_line = line
-            log.info("%s", line)
+        self._logged_n = self.n
+        log.info("%s", str(self))  # now: the record is formatted later
         return True
 
 

@@ -200,19 +200,26 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
     return read_manifest(path) if path else None
 
 
-def check_judging(config: DictConfig, n_members: int) -> Vocabulary:
-    """Build the vocabulary and the judge, check the judge's parameters and read its state, so
-    that a typo in either (`judge.kk=3`, `vocab.type=wordnett`) fails before any member runs.
-    Building loads no model. Returns the unfitted vocabulary."""
-    vocabulary = build_vocabulary(config)
+def checked_judge(config: DictConfig) -> Judge:
+    """The config's judge, built and its own parameters checked (its state is not read: `tune`
+    runs on configs whose state is missing or stale)."""
     judge = build_judge(config)
     if hasattr(judge, "_check_params"):
         judge._check_params()
-    judge.check_members(n_members)
+    return judge
+
+
+def ready_judge(config: DictConfig) -> Judge:
+    """The judge `judge_clips` runs, checked against the member count with its shipped state
+    read now: a missing or mismatched state fails before the members run, not after hours of
+    inference."""
+    judge = checked_judge(config)
+    # With no members, prepare's build_members says so: 0 would fail the judge's check first.
+    judge.check_members(len(config.members) or 1)
     state = getattr(judge, "state", None)
     if state and hasattr(judge, "load_state"):
         judge.load_state(state)
-    return vocabulary
+    return judge
 
 
 def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
@@ -224,13 +231,16 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers. Every part is built and checked before
-    the first member runs. allow_missing: clips that every member holding them failed on are
+    manifest, else every clip a cached member covers. The vocabulary and the judge are built and
+    checked before the first member runs. allow_missing: clips that every member holding them failed on are
     judged with an empty ballot (else InputError; finished clips stay in the members' caches).
     """
     members = build_members(config)
     names = [m.name for m in members]
-    vocabulary = check_judging(config, len(members))
+    # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
+    # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
+    vocabulary = build_vocabulary(config)
+    checked_judge(config)
     if clips is None:
         clips = config_clips(config)
     if clips is None:
@@ -273,9 +283,10 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
-    judge = build_judge(config)
+def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a learned judge loads its fitted state).
+    judge: the config's judge already built (ready_judge), else built here."""
+    judge = judge or build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
