@@ -55,7 +55,7 @@ def pr_curve(
         return {"thresholds": [], "points": [], "chosen": []}
     per_threshold: list[list[dict]] = [[] for _ in thresholds]
     chosen = []
-    for train, test in splits:
+    for train, test in progress(splits, "PR curve", unit="fold"):
         judge = make_judge(params, shared).fit([by_clip[c] for c in train], {c: gold[c] for c in train})
         chosen.append(float(judge.k) if isinstance(judge, KOfNVote) else float(judge.threshold_))
         for i, value in enumerate(thresholds):

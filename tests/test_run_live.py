@@ -70,14 +70,22 @@ def test_live_and_cached_members_mix_and_a_failed_clip_is_judged_by_the_others(c
     assert f"member 'echo': 1 of 3 clips failed (e.g. {names[2]}: " in err and ".avi: cannot read video" in err
 
 
-def test_a_clip_no_member_answered_fails_the_run_unless_allowed(clips, tmp_path, capsys):
+def test_a_clip_no_member_answered_fails_the_run_unless_allowed(clips, tmp_path, capsys, caplog):
+    """One story: without --allow-missing the error alone (no warning that the clip 'gets an
+    empty answer'); with it, one warning saying so, and no error."""
     folder, names = clips
     out = tmp_path / "out.csv"
     args = ["run", "--config", config(folder, cached=False), "--clips", str(folder / "manifest.csv"), "--out", str(out)]
     assert cli(args) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: 1 of 3 clips got no answer from any member (e.g. {names[2]}")
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f"error: 1 of 3 clips got no answer from any member (e.g. {names[2]}; see the failures above); nothing written")
+    assert "empty answers" not in caplog.text
     assert not out.exists()
+    caplog.clear()
     assert cli([*args, "--allow-missing"]) == 0
+    assert "error" not in capsys.readouterr().err
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "no answer" in r.getMessage()]
+    assert warnings == [f"1 of 3 clips got no answer from any member (e.g. {names[2]}; see the failures above): they get empty answers"]
     answers = read_label_csv(out)
     assert answers[names[2]] == [] and all("calm" in answers[n] for n in names[:2])
 
