@@ -125,7 +125,7 @@ def test_progress_lines_reach_a_log_file_and_quiet_silences_them(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("judge.kk=3", "unknown parameter 'kk'"),
     ("vocab.type=wordnett", "wordnett"),
-    ("judge.state=/nonexistent/state.json", "/nonexistent/state.json: state file not found"),
+    ("judge={type: category, state: /nonexistent/state.json}", "/nonexistent/state.json: state file not found"),
 ])
 def test_a_config_typo_fails_before_any_member_runs(tmp_path, override, message):
     """A live member whose server is down (127.0.0.1:9): had it run first, the error would be
