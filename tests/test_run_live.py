@@ -8,6 +8,7 @@ real OV-MERD output file.
 from __future__ import annotations
 
 import csv
+import logging
 
 import pytest
 from omegaconf import OmegaConf
@@ -178,3 +179,21 @@ def test_tune_reads_live_answers_from_the_cache_and_never_reruns_inference(tmp_p
     assert cli(["tune", "--config", path, "--gold", str(tmp_path / "gold.csv"), "--out", str(tmp_path / "tuned.yaml"),
                 "--no-cache", "--no-loo", *args]) == 0
     assert ANSWERED == []
+
+
+def test_a_live_run_reports_its_clips_in_a_log_file(clips, tmp_path, caplog, monkeypatch):
+    """Between the member's start and `wrote`, a log line per clip here (interval 0; stderr
+    is not a terminal under pytest): `echo: N/3 clips, rate, ETA`."""
+    folder, _ = clips
+    monkeypatch.setenv("OVMER_PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "live.yaml"  # its own cache: the other tests' answers would skip the clips
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create({
+        "data_root": str(DATA), "judge": {"type": "kofn", "k": 1}, "cache_dir": str(tmp_path / "cache"),
+        "members": [{"name": "echo", "type": "tests.live_support:Echo", "num_frames": 2, "batch_size": 1}],
+    })))
+    out = tmp_path / "out.csv"
+    assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out), "--allow-missing"]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.progress" and r.getMessage().startswith("echo: ")]
+    assert [line.split(",")[0] for line in lines] == ["echo: 1/3 clips", "echo: 2/3 clips", "echo: 3/3 clips"]
+    assert all("ETA" in line for line in lines)
