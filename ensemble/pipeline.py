@@ -188,6 +188,7 @@ class Prepared:
     vocabulary: Vocabulary
     ballots: list[ClipBallot]
     failures: Failures = dataclasses.field(default_factory=dict)
+    judge: Judge | None = None  # the config's judge with its state read, when prepare was asked to ready it
 
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
@@ -209,13 +210,12 @@ def checked_judge(config: DictConfig) -> Judge:
     return judge
 
 
-def ready_judge(config: DictConfig) -> Judge:
-    """The judge `judge_clips` runs, checked against the member count with its shipped state
-    read now: a missing or mismatched state fails before the members run, not after hours of
-    inference."""
+def ready_judge(config: DictConfig, n_members: int) -> Judge:
+    """The judge `judge_clips` runs, checked against the member count, with its shipped state
+    read (a missing or mismatched state fails before the members run, not after hours of
+    inference)."""
     judge = checked_judge(config)
-    # With no members, prepare's build_members says so: 0 would fail the judge's check first.
-    judge.check_members(len(config.members) or 1)
+    judge.check_members(n_members)
     state = getattr(judge, "state", None)
     if state and hasattr(judge, "load_state"):
         judge.load_state(state)
@@ -227,20 +227,22 @@ def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
 
 
 def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
-            allow_missing: bool = True) -> Prepared:
+            allow_missing: bool = True, ready: bool = False) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
     manifest, else every clip a cached member covers. The vocabulary and the judge are built and
     checked before the first member runs. allow_missing: clips that every member holding them failed on are
     judged with an empty ballot (else InputError; finished clips stay in the members' caches).
+    ready: also read the judge's state before the members run and keep the judge (`run`; not
+    `tune`, which refits a missing or stale state).
     """
     members = build_members(config)
     names = [m.name for m in members]
     # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
     # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
     vocabulary = build_vocabulary(config)
-    checked_judge(config)
+    judge = ready_judge(config, len(members)) if ready else checked_judge(config)
     if clips is None:
         clips = config_clips(config)
     if clips is None:
@@ -280,13 +282,12 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
             make_ballot(clip, labels[clip])
             for clip in progress_of(selected, "ballots", enabled=progress)
         ]
-    return Prepared(names, selected, labels, vocabulary, ballots, failures)
+    return Prepared(names, selected, labels, vocabulary, ballots, failures, judge if ready else None)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state).
-    judge: the config's judge already built (ready_judge), else built here."""
-    judge = judge or build_judge(config)
+def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
+    judge = prepared.judge or build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)

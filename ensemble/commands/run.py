@@ -19,7 +19,7 @@ from core.files import check_output_path
 from core.labels import write_label_csv, write_label_npz
 from ensemble.commands.clip_args import add_clip_arguments, clips_of
 from ensemble.config import DEFAULT_CONFIG, input_files, load_config, trust_pickles
-from ensemble.pipeline import judge_clips, prepare, ready_judge
+from ensemble.pipeline import judge_clips, prepare
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def submission_format(out: str, chosen: str | None) -> str:
 
 
 def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]:
-    judge = ready_judge(config)  # its state read before any member runs
-    return judge_clips(config, prepare(config, clips=clips, progress=True, allow_missing=allow_missing), judge)
+    # ready=True: the judge's state is read before any member runs
+    return judge_clips(config, prepare(config, clips=clips, progress=True, allow_missing=allow_missing, ready=True))
 
 
 def main(args, overrides) -> int:
