@@ -125,7 +125,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "
-            "or run `python run_ensemble.py fetch-data` for the lexicon"
+            "or fetch the lexicon with the `fetch-data` subcommand"
         )
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
         resolved = OmegaConf.to_container(config, resolve=True)

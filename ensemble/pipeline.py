@@ -231,9 +231,10 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers. The vocabulary and the judge are built and
-    checked before the first member runs. allow_missing: clips that every member holding them failed on are
-    judged with an empty ballot (else InputError; finished clips stay in the members' caches).
+    manifest, else every clip a cached member covers. The vocabulary and the judge are built
+    and checked before the first member runs. allow_missing: clips that every member holding
+    them failed on are judged with an empty ballot (else InputError; finished clips stay in the
+    members' caches).
     ready: also read the judge's state before the members run and keep the judge (`run`; not
     `tune`, which refits a missing or stale state).
     """
@@ -278,10 +279,7 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     vocabulary = vocabulary.fit(words)
     make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
     with paused_gc():  # millions of small acyclic objects: see core/bulk.py
-        ballots = [
-            make_ballot(clip, labels[clip])
-            for clip in progress_of(selected, "ballots", enabled=progress)
-        ]
+        ballots = [make_ballot(clip, labels[clip]) for clip in progress_of(selected, "ballots", enabled=progress)]
     return Prepared(names, selected, labels, vocabulary, ballots, failures, judge if ready else None)
 
 
