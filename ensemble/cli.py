@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_common(sub_parser, top=False)
     module.add_arguments(sub_parser)
+    sub_parser.usage = sub_parser.format_usage().removeprefix("usage: ").rstrip() + " [key=value ...]"
     args, rest = sub_parser.parse_known_args(argv[argv.index(command) + 1 :])
     logging.basicConfig(level=log_level(args, known), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     del args.verbose, args.quiet  # logging is set: the subcommand sees its own flags only

@@ -99,7 +99,7 @@ def test_version_help_and_names():
     for process, prog in ((python_m("--version"), "python -m ensemble"), (run_cli("--version"), "run_ensemble.py")):
         assert process.returncode == 0 and process.stdout.strip() == f"{prog} {__version__}", process.stderr
     help_text = python_m("run", "--help").stdout
-    assert help_text.startswith("usage: python -m ensemble run")
+    assert help_text.startswith("usage: python -m ensemble run") and "[key=value ...]" in help_text.split("\n\n")[0]
     for shown in ("key=value", "judge.k=2", "OVMER_DATA", "OVMER_CACHE", "OVMER_PROGRESS_INTERVAL", "--allow-missing",
                   "-q, --quiet", "openset-npz"):
         assert shown in help_text, shown
