@@ -220,7 +220,7 @@ def test_an_mp4_given_as_manifest_prints_no_control_bytes(tmp_path):
     video = write_test_video(tmp_path / "clip.mp4")
     manifest = tmp_path / "manifest.csv"
     manifest.write_bytes(Path(video).read_bytes())
-    for args in (["--clips", str(video)], ["--clips", str(manifest)], [f"members=[{{name: m, path: {manifest}}}]"]):
+    for args in (["--clips", str(video)], ["--clips", str(manifest)], [f"members=[{{name: m, path: {manifest}}}]", "judge={type: kofn, k: 1}"]):
         done = run_cli("run", "--out", tmp_path / "sub.csv", *args)
         assert done.returncode == 1
         raw = done.stderr

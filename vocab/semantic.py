@@ -43,7 +43,7 @@ class WordNetVocabulary(Vocabulary):
 
     lexicon: lexicon folder ('' = clusters from the fitted words); attach_oov / attach_threshold:
     the out-of-lexicon rule; template: the sentence a word is embedded in; cache_dir: the
-    embedding cache root ('' = $OVMER_CACHE or .cache/; WordNet always comes from the folder
+    embedding cache root ('' = $OVMER_CACHE or the user cache folder; WordNet always comes from the folder
     `python -m vocab.wordnet --prepare` makes); model_path: '' = the packaged all-MiniLM-L6-v2.
     """
 

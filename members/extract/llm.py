@@ -20,6 +20,7 @@ from typing import Mapping
 from core.files import atomic_write_text
 from core.uses import PathUse
 from core.labels import normalise_label
+from core.progress import progress
 from members.extract.base import Extractor
 from members.http import ChatClient
 
@@ -122,5 +123,5 @@ class LLMExtractor(Extractor):
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         clips = list(descriptions)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            results = list(pool.map(lambda clip: self.extract(descriptions[clip], member), clips))
+            results = list(progress(pool.map(lambda clip: self.extract(descriptions[clip], member), clips), "extract", total=len(clips)))
         return dict(zip(clips, results))
