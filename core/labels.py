@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from core.errors import InputError, excerpt, where
+from core.errors import InputError, excerpt, quoted, where
 from core.files import atomic_write_text
 
 LabelSets = dict[str, list[str]]
@@ -153,7 +153,7 @@ def _check_utf8(path: Path, row_number: int, row: dict) -> None:
         for text in values:
             if isinstance(text, str) and has_surrogates(text):
                 raise InputError(
-                    f"{where(path, row_number)}: not UTF-8 text in column '{column}' ({excerpt(text)})"
+                    f"{where(path, row_number)}: not UTF-8 text in column {quoted(column)} ({excerpt(text)})"
                 )
 
 

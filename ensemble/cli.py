@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from core.errors import InputError
+from core.errors import InputError, printable
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -32,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class EscapingFormatter(logging.Formatter):
+    """Log lines with control characters escaped: a warning may quote a file's content (a clip
+    name, a model's answer), which must not break the line or reach the terminal raw. The
+    traceback of a logged exception keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -46,15 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     sub_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     module.add_arguments(sub_parser)
     args, rest = sub_parser.parse_known_args(argv[argv.index(command) + 1 :])
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose or known.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose or known.verbose else logging.INFO, handlers=[handler])
     try:
         return int(module.main(args, rest) or 0)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -23,6 +23,7 @@ from core.factory import parameter_names
 from core.files import atomic_write_text
 from core.registry import DEFAULT_TYPES, resolve
 from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
+from core.uses import PathUse
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd_views.yaml"
 
@@ -175,13 +176,11 @@ def save_config(config: DictConfig, path: str | Path) -> None:
     atomic_write_text(path, OmegaConf.to_yaml(config))
 
 
-def input_files(config: DictConfig) -> list[str]:
-    """Every file path the config's parts read (member outputs, judge state), resolved."""
-    resolved = OmegaConf.to_container(config, resolve=True)
-    paths = [str(member["path"]) for member in resolved.get("members") or [] if member.get("path")]
-    state = (resolved.get("judge") or {}).get("state")
-    clips = resolved.get("clips")
-    return paths + ([str(state)] if state else []) + ([str(clips)] if clips else [])
+def config_inputs(config: DictConfig) -> list[PathUse]:
+    """The files the config itself names beside its parts (whose own files they declare,
+    ensemble.pipeline.Parts.paths): the `clips:` manifest."""
+    clips = OmegaConf.select(config, "clips", default="")
+    return [PathUse(str(clips), "config clips")] if clips else []
 
 
 def trust_pickles(config: DictConfig) -> list[str]:

@@ -19,6 +19,7 @@ from core.bulk import paused_gc
 from core.errors import InputError
 from core.factory import build
 from core.settings import cache_dir_or_default
+from core.uses import PathUse, labelled
 from judge.base import Judge
 from members.base import Clip, Member, MemberOutput
 from members.clips import read_manifest
@@ -87,6 +88,31 @@ def build_vocabulary(config: DictConfig) -> Vocabulary:
 
 def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) -> Judge:
     return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
+
+
+@dataclasses.dataclass
+class Parts:
+    """The parts a config builds, before any of them runs: what they read and write can be
+    checked first (`paths`), then `prepare` and `judge_clips` use them."""
+
+    members: list[Member]
+    vocabulary: Vocabulary
+    judge: Judge
+
+    def paths(self) -> list[PathUse]:
+        """Every file and folder the parts declare they read or write, labelled with the part."""
+        uses = [use for member in self.members for use in labelled(f"member '{member.name}'", member.paths())]
+        return uses + labelled("vocab", self.vocabulary.paths()) + labelled("judge", self.judge.paths())
+
+    def take_members(self) -> list[Member]:
+        """The members, handed over: the caller drops them once they ran (their stored outputs
+        are large), so the parts keep none."""
+        members, self.members = self.members, []
+        return members
+
+
+def build_parts(config: DictConfig) -> Parts:
+    return Parts(build_members(config), build_vocabulary(config), build_judge(config))
 
 
 def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
@@ -205,13 +231,15 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
     return read_manifest(path) if path else None
 
 
-def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False) -> Prepared:
+def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
+            parts: Parts | None = None) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers.
+    manifest, else every clip a cached member covers. parts: the config's parts, built already
+    (its members are taken); default built here.
     """
-    members = build_members(config)
+    members = parts.take_members() if parts is not None else build_members(config)
     names = [m.name for m in members]
     if clips is None:
         clips = config_clips(config)
@@ -236,7 +264,7 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
         log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
-    vocabulary = build_vocabulary(config).fit(words)
+    vocabulary = (parts.vocabulary if parts is not None else build_vocabulary(config)).fit(words)
     make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
     with paused_gc():  # millions of small acyclic objects: see core/bulk.py
         ballots = [
@@ -246,9 +274,10 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
-    judge = build_judge(config)
+def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a learned judge loads its fitted state);
+    judge: the config's, built already (default built here)."""
+    judge = judge if judge is not None else build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)

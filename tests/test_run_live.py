@@ -134,7 +134,9 @@ def test_a_member_that_cannot_start_is_one_error_line_and_no_output(clips, tmp_p
     remote = folder / "remote"
     remote.mkdir(exist_ok=True)
     (remote / "config.json").write_text('{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}')
-    spec = {k: v.format(folder=tmp_path, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
+    model = tmp_path / "model"  # not the folder of the output: --out may not lie in a model folder
+    model.mkdir()
+    spec = {k: v.format(folder=model, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
     path = tmp_path / "c.yaml"
     path.write_text(OmegaConf.to_yaml(OmegaConf.create({"data_root": str(DATA), "members": [{"name": "m", **spec}]})))
     out = tmp_path / "out.csv"

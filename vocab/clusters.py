@@ -20,6 +20,8 @@ class LexiconVocabulary(Vocabulary):
     lexicon_: Lexicon | None = field(default=None, init=False, repr=False)
     translated_: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
+    path_params = {"lexicon": "folder"}
+
     def fit(self, words=()) -> "LexiconVocabulary":
         self.lexicon_ = load_lexicon(self.lexicon)
         self.translated_ = {}

@@ -6,6 +6,10 @@ the config's `clips:` manifest, or, with cached members only, from their files. 
 member fails on is judged by the others; a clip no member answered fails the run (exit 1,
 nothing written) unless `--allow-missing` writes it with an empty answer. Live members keep
 every finished clip in their per-clip cache, so a rerun redoes only what is missing.
+
+`--out` is refused, before any member runs, when it is (or links to) anything the run reads or
+writes: the config, the manifest and every clip's media, the subtitles, and whatever the built
+parts declare (member files at any depth, caches, states, the lexicon, model folders).
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import logging
 from core.errors import InputError
 from core.files import check_output_path
 from core.labels import write_label_csv
-from ensemble.config import DEFAULT_CONFIG, input_files, load_config, trust_pickles
-from ensemble.pipeline import judge_clips, prepare
+from core.uses import PathUse
+from ensemble.config import DEFAULT_CONFIG, config_inputs, load_config, trust_pickles
+from ensemble.pipeline import Parts, build_parts, config_clips, judge_clips, prepare
 from members.clips import clips_from_videos, read_manifest
 
 log = logging.getLogger(__name__)
@@ -52,8 +57,9 @@ def clips_of(args):
     return None
 
 
-def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]:
-    prepared = prepare(config, clips=clips, progress=True)
+def run(config, clips=None, allow_missing: bool = False, parts: Parts | None = None) -> dict[str, list[str]]:
+    judge = parts.judge if parts is not None else None
+    prepared = prepare(config, clips=clips, progress=True, parts=parts)
     unanswered = prepared.unanswered()
     if unanswered and not allow_missing:
         raise InputError(
@@ -61,16 +67,22 @@ def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]
             "see the failures above); finished clips are cached, so a rerun redoes only these; "
             "--allow-missing writes them with empty answers"
         )
-    return judge_clips(config, prepared)
+    return judge_clips(config, prepared, judge)
 
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
     if args.trust_pickle:
         trust_pickles(config)
-    inputs = [args.config or DEFAULT_CONFIG, args.clips, args.subtitles, *input_files(config)]
-    check_output_path(args.out, inputs)
-    predictions = run(config, clips_of(args), args.allow_missing)
+    clips = clips_of(args)
+    if clips is None:
+        clips = config_clips(config)
+    parts = build_parts(config)
+    inputs = [PathUse(str(args.config or DEFAULT_CONFIG), "--config"), PathUse(args.clips or "", "--clips"),
+              PathUse(args.subtitles or "", "--subtitles"), *config_inputs(config)]
+    media = [use for clip in clips or () for use in clip.paths()]
+    check_output_path(args.out, [*inputs, *media, *parts.paths()])
+    predictions = run(config, clips, args.allow_missing, parts)
     write_label_csv(args.out, predictions)
     log.info("wrote %d clips to %s", len(predictions), args.out)
     return 0

@@ -9,9 +9,10 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
 from core.params import Params
+from core.uses import DeclaresPaths
 
 
-class Extractor(Params, ABC):
+class Extractor(Params, DeclaresPaths, ABC):
     """extract(description, member) -> surface emotion words, in the order the text gives them."""
 
     def fit(

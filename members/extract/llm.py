@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Mapping
 
 from core.files import atomic_write_text
+from core.uses import PathUse
 from members.answers import parse_answer as parse_any_answer
 from members.extract.base import Extractor
 from members.http import ChatClient
@@ -95,6 +96,10 @@ class LLMExtractor(Extractor):
     def _key(self, description: str) -> str:
         text = json.dumps([self.model, self.prompt, description], ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def paths(self) -> list[PathUse]:
+        """The folder of its cached answers."""
+        return [PathUse(str(Path(self.cache_dir) / "llm"), "cache", folder=True, writes=True)] if self.cache_dir else []
 
     def _cache_path(self, description: str) -> Path | None:
         if not self.cache_dir:

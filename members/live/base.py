@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient
 from members.live import prompts
@@ -108,6 +109,20 @@ class LiveMember(Member):
             return None
         return ClipCache(Path(self.cache_dir) / "live", type(self).__name__, self.cache_params())
 
+    def paths(self) -> list[PathUse]:
+        """Its declared paths, its per-clip cache and the folder of its extracted audio."""
+        uses = super().paths()
+        cache = self.clip_cache()
+        if cache is not None:
+            uses.append(PathUse(str(cache.path), "cache", writes=True))
+        if self.use_audio:
+            uses.append(PathUse(str(self._audio_folder()), "audio cache", folder=True, writes=True))
+        return uses
+
+    def _audio_folder(self) -> Path:
+        # Never beside the video: a dataset folder may be read-only, and is the user's.
+        return Path(self.cache_dir) / "audio" if self.cache_dir else Path(tempfile.gettempdir()) / "ovmer-audio"
+
     # ---- preparing a clip ---------------------------------------------------------------------
     def _audio_path(self, clip: Clip) -> str | None:
         if not self.use_audio:
@@ -118,9 +133,7 @@ class LiveMember(Member):
             return str(clip.audio)
         if clip.video is None:
             raise MediaError(f"clip {clip.name}: no video or audio file given")
-        # Never beside the video: a dataset folder may be read-only, and is the user's.
-        folder = Path(self.cache_dir) / "audio" if self.cache_dir else Path(tempfile.gettempdir()) / "ovmer-audio"
-        wav = folder / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"
+        wav = self._audio_folder() / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"
         return str(wav if wav.is_file() else extract_audio(clip.video, wav))
 
     def _prompt(self, clip: Clip) -> str:
