@@ -1,7 +1,7 @@
 """Throughput of served members (issue 19): clips/s of 1, 2 and 4 `openai` members, each on its
 own fake server, against the ideal server-bound rate and the client's own decoding limit.
 
-The servers are members.live.serve on 127.0.0.1, one process each; their "model" answers
+The servers are testkit.serve on 127.0.0.1, one process each; their "model" answers
 after `delay ± jitter` seconds (uniform, seeded) and takes at most `capacity` requests at once
 (more wait), as a GPU serving engine with that many sequences in flight would. The client runs in
 a child process pinned to 1, then 2 cores (os.sched_setaffinity); on a machine with 2 cores the
@@ -63,7 +63,7 @@ def serve(delay: float, jitter: float, capacity: int, seed: int, urls, stop) -> 
     """One fake server, in a process of its own (the servers parse megabytes of JSON per request:
     in the client's process, or all in one, they would take the client's cores and one GIL)."""
     sys.path.insert(0, str(ROOT))
-    from members.live.serve import start_server
+    from testkit.serve import start_server
 
     with start_server(fake_model(delay, jitter, capacity, seed)) as server:
         urls.put((seed, server.url))
@@ -148,7 +148,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from members.media import write_test_video
+    from testkit.media import write_test_video
 
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()

@@ -1,7 +1,7 @@
 """Throughput (issue 19): members on different resources run at once, a served member streams
 its requests through a bounded window, and results reach the cache as they arrive.
 
-The servers are real HTTP servers on 127.0.0.1 (members.live.serve) whose "model" is a function
+The servers are real HTTP servers on 127.0.0.1 (testkit.serve) whose "model" is a function
 written here (no weights exist on this machine). The members holding a GPU are `Held`, a real
 Member whose predict records when it runs (no GPU here either). No test measures speed: each
 checks an order of events that the old one-after-another / batch-barrier code cannot produce,
@@ -20,8 +20,8 @@ from core.errors import InputError
 from ensemble.pipeline import collect_outputs
 from members.base import Clip, Member, MemberOutput
 from members.live.openai import OpenAIMember
-from members.live.serve import messages_to_request, start_server
-from members.media import write_test_video
+from testkit.serve import messages_to_request, start_server
+from testkit.media import write_test_video
 from tests.live_support import Echo
 
 WAIT = 10.0  # seconds a test waits for an event that the code under test must bring about

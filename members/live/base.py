@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.progress import progress
 from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient, server_resources
@@ -248,7 +248,7 @@ class LiveMember(Member):
         if pending:
             self.setup()  # idempotent; not at all when the cache holds every clip
         self._stop.clear()
-        bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
+        bar = progress(total=len(pending), desc=self.name, enabled=self.progress)
         try:
             for (clip, key), output in self._stream(pending):
                 outputs[clip.name] = output
