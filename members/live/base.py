@@ -2,8 +2,9 @@
 
 A subclass implements `answer(requests)`, which turns a batch of prepared requests (prompt,
 sampled frames, audio path) into one raw text each. The base does the rest, the same way for
-every model: it samples the frames and extracts the audio, skips the clips its per-clip cache
-already holds, shows a progress bar, writes each finished clip to the cache at once, turns a
+every model: it samples the frames and extracts the audio (the next clips while earlier ones are
+with the model: `_stream`), skips the clips its per-clip cache already holds, shows progress,
+writes each finished clip to the cache as it arrives, turns a
 failure into an error on that clip only (a failed batch is retried clip by clip to find the
 culprit), parses the answer into a description and labels, and, with `two_stage`, merges the
 description with the subtitle through a text model.
