@@ -201,7 +201,6 @@ class _Lanes:
         self.running.remove(member)
         self.held -= self.wanted[id(member)]
         if error is not None:
-            self.failed = True
             self.cancel()
             raise error
         self.start_ready()
