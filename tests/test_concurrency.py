@@ -192,18 +192,43 @@ def test_the_window_bounds_requests_in_flight(videos, tmp_path):
     assert state["most"] == 3
 
 
-def test_in_process_models_still_take_batches_and_cancel_stops_sending(videos):
-    member = Echo(name="echo", batch_size=2, num_frames=1, progress=False)
-    clips = clips_of(videos, 5)
-    assert [len(call) for call in (member.predict(clips) and member.calls)] == [2, 2, 1]
+def test_in_process_models_take_batches_and_the_next_batch_is_decoded_meanwhile(videos):
+    """Batches of 2: the first batch's answer waits (bounded) until clip2, of the next batch, has
+    been prepared; decoding only after the batch ended would leave it waiting."""
 
+    @dataclass(kw_only=True)
+    class Overlapping(Echo):
+        prepared: list = field(default_factory=list, init=False)
+        overlapped: bool = field(default=False, init=False)
+
+        def prepare(self, clip):
+            request = super().prepare(clip)
+            self.prepared.append(clip.name)
+            return request
+
+        def answer(self, requests):
+            if requests[0].clip.name == "clip0":
+                deadline = time.monotonic() + WAIT
+                while "clip2" not in self.prepared and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self.overlapped = "clip2" in self.prepared
+            return super().answer(requests)
+
+    member = Overlapping(name="echo", batch_size=2, num_frames=1, progress=False)
+    out = member.predict(clips_of(videos, 5))
+    assert member.overlapped
+    assert member.calls == [["clip0", "clip1"], ["clip2", "clip3"], ["clip4"]]
+    assert all(o.ok for o in out.values()) and len(out) == 5
+
+
+def test_cancel_stops_sending_and_what_was_answered_is_returned(videos):
     class Stopping(Echo):
         def answer(self, requests):
             self.cancel()  # as the pipeline does when another member fails
             return super().answer(requests)
 
     stopping = Stopping(name="stop", batch_size=2, num_frames=1, progress=False)
-    out = stopping.predict(clips)
+    out = stopping.predict(clips_of(videos, 5))
     assert stopping.calls == [["clip0", "clip1"]] and set(out) == {"clip0", "clip1"}
 
 
