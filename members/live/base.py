@@ -317,17 +317,21 @@ class LiveMember(Member):
                         finishing[answered] = (ready, decode_seconds, began)
                     elif future in finishing:
                         ready, decode_seconds, began = finishing.pop(future)
-                        share = (time.perf_counter() - began) / len(ready)
+                        share = (time.perf_counter() - began) / len(ready)  # the unit's time at the model, shared
                         for item, seconds, result in zip(ready, decode_seconds, future.result()):
-                            if isinstance(result, BaseException):
-                                yield item, MemberOutput(error=f"{type(result).__name__}: {result}", elapsed=seconds + share)
-                            else:
-                                description, labels = result
-                                yield item, MemberOutput(labels=labels, description=description, elapsed=seconds + share)
+                            yield item, _output(result, seconds + share)
         finally:
             # on an error or a kill: drop what was not started; what runs ends on its own
             for pool in (decoders, senders, finishers):
                 pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _output(result: tuple[str, list[str] | None] | BaseException, elapsed: float) -> MemberOutput:
+    """A clip's output from its parsed answer (description, labels), or its error."""
+    if isinstance(result, BaseException):
+        return MemberOutput(error=f"{type(result).__name__}: {result}", elapsed=elapsed)
+    description, labels = result
+    return MemberOutput(labels=labels, description=description, elapsed=elapsed)
 
 
 def _describe(error: BaseException) -> str:
