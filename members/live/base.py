@@ -25,8 +25,9 @@ from tqdm import tqdm
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.labels import check_labels
 from members.base import Clip, Member, MemberOutput
-from members.http import ChatClient
+from members.http import ChatClient, answer_limit, clean_text
 from members.live import prompts
 from members.live.cache import ClipCache, clip_key
 from members.media import MediaError, extract_audio, sample_frames
@@ -187,7 +188,22 @@ class LiveMember(Member):
             answers = list(answers)
             for i, text in zip(todo, merged):
                 answers[i] = text
-        return [answer if isinstance(answer, BaseException) else self.parse(str(answer)) for answer in answers]
+        return [answer if isinstance(answer, BaseException) else self._bounded(request.clip, str(answer))
+                for request, answer in zip(requests, answers)]
+
+    def _bounded(self, clip: Clip, text: str) -> tuple[str, list[str] | None] | InputError:
+        """parse() of an answer that max_new_tokens allows, its labels within the bounds of label
+        files (core.labels.check_labels); else that clip's InputError."""
+        size, most = len(text.encode("utf-8", "surrogatepass")), answer_limit(self.max_new_tokens)
+        if size > most:
+            return InputError(f"member '{self.name}', clip {clip.name}: an answer of {size} bytes, more than "
+                              f"max_new_tokens={self.max_new_tokens} allows ({most})")
+        description, labels = self.parse(clean_text(text))
+        try:
+            check_labels(labels or [], f"member '{self.name}'", None, clip.name)
+        except InputError as error:
+            return error
+        return description, labels
 
     def parse(self, text: str) -> tuple[str, list[str] | None]:
         """(description, labels) of one final answer; a member with its own answer form overrides it."""
