@@ -76,27 +76,6 @@ def batch_outputs(reply: dict, ident: int, count: int, label: str) -> list[str |
             for output in outputs]
 
 
-def _write(stream, data: bytes, seconds: float) -> bool | BaseException:
-    """Write `data` to a pipe within `seconds`: True when written, the error when the pipe broke,
-    False when the reader did not take it in time (the writing thread is left to end when the
-    pipe breaks, which killing the reader does)."""
-    outcome: list[bool | BaseException] = []
-
-    def write() -> None:
-        try:
-            view = memoryview(data)
-            while view:  # os.write on the descriptor: no buffer whose lock a closing thread would wait on
-                view = view[os.write(stream.fileno(), view):]
-            outcome.append(True)
-        except (OSError, ValueError) as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    thread.join(max(0.0, seconds))
-    return outcome[0] if outcome else False
-
-
 class WorkerClient:
     """One worker process: started with `python worker.py`, loaded with an engine spec, asked one
     message per batch. A worker that dies, does not take its request or answer within `timeout`
@@ -115,8 +94,29 @@ class WorkerClient:
         self._replies: queue.Queue = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=20)
         self._next_id = 0
+        self._writer: threading.Thread | None = None
 
     # ---- the process --------------------------------------------------------------------------
+    def _write(self, process: subprocess.Popen, data: bytes, seconds: float) -> bool | BaseException:
+        """Write `data` to the worker's stdin within `seconds`: True when written, the error when
+        the pipe broke, False when the worker did not take it in time. The writing thread is then
+        left blocked until the worker is killed, which breaks the pipe and ends it."""
+        outcome: list[bool | BaseException] = []
+
+        def write() -> None:
+            try:
+                view = memoryview(data)
+                while view:  # on the descriptor: no buffer whose lock a closing thread would wait on
+                    view = view[os.write(process.stdin.fileno(), view):]
+                outcome.append(True)
+            except (OSError, ValueError) as error:
+                outcome.append(error)
+
+        self._writer = threading.Thread(target=write, daemon=True)
+        self._writer.start()
+        self._writer.join(max(0.0, seconds))
+        return outcome[0] if outcome else False
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -148,25 +148,36 @@ class WorkerClient:
             return
         if process.poll() is None:
             try:
-                if _write(process.stdin, json.dumps({"op": "close"}).encode() + b"\n", 5) is not True:
+                if self._write(process, json.dumps({"op": "close"}).encode() + b"\n", 5) is not True:
                     raise subprocess.TimeoutExpired(self.python, 5)
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        if self._writer is not None:
+            self._writer.join(5)  # the worker is gone: its pipe is broken and the write has ended
+        try:
+            process.stdin.close()  # stdout and stderr are closed by their reading threads, at their end
+        except OSError:
+            pass
+
+    @staticmethod
+    def _lines(stream, limit: int):
+        """read_lines of one of the worker's outputs, to its end; the stream is closed after."""
+        try:
+            yield from engines.read_lines(stream, limit)
+        except (OSError, ValueError):
+            pass
+        finally:
+            stream.close()
 
     def _read_stdout(self, process: subprocess.Popen, replies: queue.Queue) -> None:
-        for line in engines.read_lines(process.stdout, engines.MAX_REPLY_LINE):
+        for line in self._lines(process.stdout, engines.MAX_REPLY_LINE):
             replies.put(line)
         replies.put(None)  # end of output: the process is gone
 
     def _read_stderr(self, process: subprocess.Popen) -> None:
-        for line in engines.read_lines(process.stderr, STDERR_LINE):
+        for line in self._lines(process.stderr, STDERR_LINE):
             text = "(a log line too long to keep)" if line is engines.TOO_LONG else line.decode("utf-8", "replace").rstrip()
             if text:
                 self._stderr.append(text)
@@ -192,7 +203,7 @@ class WorkerClient:
         if len(data) > engines.MAX_REQUEST_LINE:
             raise WorkerError(f"{self.label}: a request of {len(data)} bytes while {doing}, more than the "
                               f"protocol's bound of {engines.MAX_REQUEST_LINE}")
-        written = _write(self.process.stdin, data, deadline - time.monotonic())
+        written = self._write(self.process, data, deadline - time.monotonic())
         if written is False:
             raise self._fail(f"did not take its input within {timeout:g} s while {doing}")
         if written is not True:

@@ -82,8 +82,8 @@ class EngineError(ValueError):
 # ---- the line bound ----------------------------------------------------------------------------
 def read_lines(stream, limit: int):
     """The lines of a binary stream, each of at most `limit` bytes besides its newline; a longer
-    line is read on in pieces of that size, dropped, and yielded as TOO_LONG, so that no line,
-    however long, is held whole."""
+    line is yielded as TOO_LONG as soon as it passes the bound, then read on in pieces of that
+    size and dropped, so that no line, however long (or endless), is held whole."""
     while True:
         line = stream.readline(limit + 1)
         if not line:
@@ -91,9 +91,9 @@ def read_lines(stream, limit: int):
         if len(line) <= limit or line.endswith(b"\n"):
             yield line
             continue
+        yield TOO_LONG  # at once: the rest may never end
         while line and not line.endswith(b"\n"):
             line = stream.readline(limit + 1)
-        yield TOO_LONG
 
 
 # ---- checks -------------------------------------------------------------------------------------
