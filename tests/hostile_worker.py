@@ -7,7 +7,6 @@ Modes (each reads the load line first):
   silent      never answers the load
   endless     answers the load, then answers a batch with one line that never ends
   deaf        answers the load, then never reads its input again (a large request fills the pipe)
-  dies        answers the load, then exits on the first batch
 """
 from __future__ import annotations
 
@@ -40,8 +39,6 @@ def main() -> None:
         block = b"x" * (1 << 20)
         while True:
             out.write(block)
-    if mode == "dies":
-        sys.exit(5)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
 from members.base import Clip
 from members.http import ANSWER_SLACK, BYTES_PER_TOKEN, ChatClient, ServerError, answer_limit
 from members.live.openai import OpenAIMember
@@ -152,6 +151,3 @@ def test_live_labels_get_the_bound_of_label_files(hostile, tmp_path):
     fine = served(hostile.url("labels-100"), tmp_path / "b", max_new_tokens=4096).predict([Clip(name="c1")])
     assert fine["c1"].ok and len(fine["c1"].labels) == 100
 
-
-def test_the_server_error_is_an_input_error():
-    assert issubclass(ServerError, InputError)

@@ -119,15 +119,6 @@ def test_a_worker_that_stops_reading_fails_the_batch_at_the_deadline(tmp_path):
     assert time.monotonic() - began < 8
 
 
-def test_a_worker_that_dies_fails_the_batch(tmp_path):
-    m = member("dies", tmp_path, batch_size=1)
-    try:
-        outputs = within(10, lambda: m.predict([Clip(name="a", subtitle="x")]))
-    finally:
-        m.close()
-    assert "the worker died while answering a batch of 1 (exit status 5)" in outputs["a"].error
-
-
 def test_a_request_over_the_bound_is_refused_before_it_is_sent(tmp_path, monkeypatch):
     monkeypatch.setattr(protocol, "MAX_REQUEST_LINE", 10_000)  # a small bound instead of 256 MB of frames
     m = member("deaf", tmp_path, batch_size=1, load_timeout=5.0)
