@@ -180,8 +180,12 @@ class _DeadlineTransport(httpx.HTTPTransport):
 
     def __init__(self) -> None:
         super().__init__(trust_env=False)
+        # No connection is kept for a next request: a server that writes its headers and body apart
+        # (Python's http.server) otherwise stalls each reply on a kept connection by the peer's
+        # delayed ACK (about 40 ms), which a fresh connection does not wait for.
         self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
-                                             max_connections=None, network_backend=_DeadlineBackend())
+                                             max_connections=None, max_keepalive_connections=0,
+                                             network_backend=_DeadlineBackend())
 
 
 @dataclass
