@@ -31,7 +31,9 @@ def reply_body(text: str) -> bytes:
     return json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
 
 
-class _Server:
+class LocalServer:
+    """A threading http.server on a free port of 127.0.0.1, served from a daemon thread; `root` is its URL."""
+
     def __init__(self, handler: type[BaseHTTPRequestHandler]):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -46,7 +48,7 @@ class _Server:
         self.server.server_close()
 
 
-class Recorder(_Server):
+class Recorder(LocalServer):
     """Answers 200 to anything; `seen` holds (method, path, headers) of each request."""
 
     def __init__(self):
@@ -70,7 +72,7 @@ class Recorder(_Server):
         super().__init__(Handler)
 
 
-class Hostile(_Server):
+class Hostile(LocalServer):
     def __init__(self, redirect_to: str = "", drip: float = 0.5):
         owner = self
         self.redirect_to = redirect_to

@@ -54,8 +54,8 @@ def within(seconds: float, call):
 
 
 def member(mode: str, folder: Path, **options) -> VisionLanguageMember:
-    settings = dict(name="w", family="echo", model_path="", backend="worker", python=python_for(mode, folder),
-                    num_frames=0, timeout=1.0, load_timeout=1.0, progress=False, batch_size=2)
+    settings = {"name": "w", "family": "echo", "model_path": "", "backend": "worker", "python": python_for(mode, folder),
+                "num_frames": 0, "timeout": 1.0, "load_timeout": 1.0, "progress": False, "batch_size": 2}
     return VisionLanguageMember(**{**settings, **options})
 
 
