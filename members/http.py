@@ -19,8 +19,10 @@ Proxy settings of the environment are not used (the deadline covers direct conne
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -174,16 +176,22 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context (httpx's defaults) for every client: loading the CA bundle takes tens of ms."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _DeadlineTransport(httpx.HTTPTransport):
     """httpx's transport over the deadline backend. HTTPTransport takes no backend, so its pool
     (`_pool`, the one attribute it sends through) is replaced by one built the same way with it."""
 
     def __init__(self) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_ssl_context(), trust_env=False)
         # No connection is kept for a next request: a server that writes its headers and body apart
         # (Python's http.server) otherwise stalls each reply on a kept connection by the peer's
         # delayed ACK (about 40 ms), which a fresh connection does not wait for.
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._pool = httpcore.ConnectionPool(ssl_context=_ssl_context(),
                                              max_connections=None, max_keepalive_connections=0,
                                              network_backend=_DeadlineBackend())
 
