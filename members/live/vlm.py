@@ -41,12 +41,6 @@ class ProtocolError(ValueError):
     """A reply line out of protocol (the worker is then restarted)."""
 
 
-def said(message: Any) -> str:
-    """A message of the worker as one printable line of at most MESSAGE characters."""
-    line = brief(str(message), MESSAGE)
-    return line if line.isprintable() else line.encode("unicode_escape").decode("ascii", "replace")
-
-
 def parse_reply(line: bytes) -> dict:
     """The JSON object of one reply line; ProtocolError for anything else."""
     if line is engines.TOO_LONG:
@@ -67,12 +61,12 @@ def batch_outputs(reply: dict, ident: int, count: int, label: str) -> list[str |
     if reply.get("id") != ident:
         raise ProtocolError(f"answered request {excerpt(reply.get('id'))} instead of {ident}")
     if "error" in reply:
-        raise WorkerError(f"{label}: {said(reply['error'])}")
+        raise WorkerError(f"{label}: {brief(reply['error'], MESSAGE)}")
     outputs = reply.get("outputs")
     if not isinstance(outputs, list) or len(outputs) != count:
         raise ProtocolError("sent a wrong number of outputs")
     return [output["text"] if isinstance(output, dict) and isinstance(output.get("text"), str)
-            else WorkerError(f"{label}: {said(output.get('error') if isinstance(output, dict) else output)}")
+            else WorkerError(f"{label}: {brief(output.get('error') if isinstance(output, dict) else output, MESSAGE)}")
             for output in outputs]
 
 
@@ -135,7 +129,7 @@ class WorkerClient:
         reply = self._ask({"op": "load", "engine": self.spec}, self.load_timeout, "loading the model")
         if not reply.get("ok"):
             self.stop()
-            message = f"{self.label}: {said(reply.get('error', 'the worker could not load the model'))}"
+            message = f"{self.label}: {brief(reply.get('error', 'the worker could not load the model'), MESSAGE)}"
             raise InputError(message) if reply.get("kind") == "input" else WorkerError(message)
         self.info = reply.get("info") if isinstance(reply.get("info"), dict) else {}
         log.info("%s: worker pid %d loaded %s", self.label, self.process.pid, self.info)
@@ -191,7 +185,7 @@ class WorkerClient:
             process.wait()
             status = process.returncode
         self.stop()
-        tail = f"; its last log line: {said(self._stderr[-1])}" if self._stderr else ""
+        tail = f"; its last log line: {brief(self._stderr[-1], MESSAGE)}" if self._stderr else ""
         return WorkerError(f"{self.label}: the worker {what} (exit status {status}){tail}; "
                            "it is restarted for the next batch")
 
