@@ -231,6 +231,13 @@ class ChatClient:
             if not endpoint.startswith(("http://", "https://")):
                 raise InputError(f"chat client: endpoint '{endpoint}' is not an http(s) URL")
         urls = list(dict.fromkeys(chat_url(endpoint) for endpoint in given))
+        for url in urls:
+            try:
+                parsed = httpx.URL(url)
+                if not parsed.host or not 0 < (parsed.port or 80) < 65536:
+                    raise httpx.InvalidURL("no host, or a port out of range")
+            except httpx.InvalidURL as error:
+                raise InputError(f"chat client: endpoint {excerpt(url, EXCERPT)} is not a valid URL ({error})") from None
         if not isinstance(self.retries, int) or self.retries < 0:
             raise InputError(f"chat client: retries must be an integer ≥ 0, got {self.retries!r}")
         if not isinstance(self.concurrency, int) or self.concurrency < 1:

@@ -131,6 +131,9 @@ def test_url_and_endpoints_join_without_duplicates():
     ({"url": "http://h", "retries": -1}, "retries"),
     ({"url": "http://h", "concurrency": 0}, "concurrency"),
     ({"url": "http://h", "timeout": 0}, "timeout"),
+    ({"url": "http://h:99999"}, "not a valid URL"),
+    ({"url": "http://[::1"}, "not a valid URL"),
+    ({"url": "http:///v1"}, "not a valid URL"),
 ])
 def test_bad_settings_are_one_clear_error(options, message):
     with pytest.raises(InputError, match=message):
