@@ -22,7 +22,7 @@ from ensemble.cli import main as cli
 from members.base import Clip
 from members.live import worker as protocol
 from members.live.vlm import VisionLanguageMember, WorkerError
-from members.media import write_test_video
+from testkit.media import write_test_video
 from tests.support import DATA
 
 HOSTILE = Path(__file__).resolve().parent / "hostile_worker.py"
