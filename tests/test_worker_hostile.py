@@ -120,13 +120,16 @@ def test_a_worker_that_stops_reading_fails_the_batch_at_the_deadline(tmp_path):
 
 
 def test_a_request_over_the_bound_is_refused_before_it_is_sent(tmp_path, monkeypatch):
+    """The real worker (echo engine); the parent's bound lowered so that a long subtitle passes it."""
     monkeypatch.setattr(protocol, "MAX_REQUEST_LINE", 10_000)  # a small bound instead of 256 MB of frames
-    m = member("deaf", tmp_path, batch_size=1, load_timeout=5.0)
+    m = member("unused", tmp_path, python=sys.executable, batch_size=1, timeout=20.0, load_timeout=20.0)
     try:
-        outputs = within(10, lambda: m.predict([Clip(name="a", subtitle="long " * 5_000)]))
+        outputs = within(30, lambda: m.predict([Clip(name="long", subtitle="long " * 5_000),
+                                                Clip(name="short", subtitle="short")]))
     finally:
         m.close()
-    assert "more than the protocol's bound of 10000" in outputs["a"].error
+    assert "more than the protocol's bound of 10000" in outputs["long"].error
+    assert outputs["short"].ok  # the worker was never sent the long one, and answers the next
 
 
 @pytest.mark.parametrize("lines, expected", [
