@@ -246,11 +246,18 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
+def ready_judge(config: DictConfig, prepared: Prepared) -> Judge:
+    """The config's judge, checked against the run's members and ready to predict (a learned
+    judge loads its fitted state)."""
     judge = build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
+    return judge
+
+
+def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (`judge`: one from `ready_judge`, default the config's)."""
+    judge = judge or ready_judge(config, prepared)
     with paused_gc():
         return judge.predict(prepared.ballots)

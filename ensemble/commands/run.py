@@ -6,16 +6,23 @@ the config's `clips:` manifest, or, with cached members only, from their files. 
 member fails on is judged by the others; a clip no member answered fails the run (exit 1,
 nothing written) unless `--allow-missing` writes it with an empty answer. Live members keep
 every finished clip in their per-clip cache, so a rerun redoes only what is missing.
+
+Whenever some member failed on some clip, `<out>.failures.jsonl` beside the submission lists
+each (member, clip, error), also when the run then stops for clips nobody answered; a run
+without failures removes an older one. `--explain PATH.jsonl` writes, with the submission,
+one line per clip saying why it got its labels (ensemble/explain.py).
 """
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from core.errors import InputError
-from core.files import check_output_path
+from core.files import atomic_write_text, check_output_path
 from core.labels import write_label_csv
 from ensemble.config import DEFAULT_CONFIG, input_files, load_config, trust_pickles
-from ensemble.pipeline import judge_clips, prepare
+from ensemble.explain import explain_records, failure_records, failures_path, jsonl_text
+from ensemble.pipeline import Failures, judge_clips, prepare, ready_judge
 from members.clips import clips_from_videos, read_manifest
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,11 @@ def add_arguments(parser) -> None:
         "--allow-missing", action="store_true",
         help="write clips that every member failed on with an empty answer instead of failing the run",
     )
+    parser.add_argument(
+        "--explain", metavar="PATH.jsonl",
+        help="also write one JSON line per clip: each member's labels or error, the clusters, the judge's "
+             "score and keep/drop decision per candidate, the answer (written only when the run succeeds)",
+    )
 
 
 def clips_of(args):
@@ -52,8 +64,24 @@ def clips_of(args):
     return None
 
 
-def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]:
+def record_failures(out: str | Path, failures: Failures) -> None:
+    """Write `<out>.failures.jsonl` when some clip failed; otherwise remove an older run's."""
+    path = failures_path(out)
+    records = failure_records(failures)
+    if records:
+        atomic_write_text(path, jsonl_text(records))
+        log.warning("%d failed (member, clip) pairs, each with its error, in %s", len(records), path)
+    elif path.is_file():
+        path.unlink()
+
+
+def run(config, clips=None, allow_missing: bool = False, out: str | Path | None = None,
+        explain: list[str] | None = None) -> dict[str, list[str]]:
+    """The submission's answers. out: the submission's path, whose failures file this writes;
+    explain: a list that receives the explain file's text (written by the caller with the submission)."""
     prepared = prepare(config, clips=clips, progress=True)
+    if out is not None:
+        record_failures(out, prepared.failures)
     unanswered = prepared.unanswered()
     if unanswered and not allow_missing:
         raise InputError(
@@ -61,7 +89,12 @@ def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]
             "see the failures above); finished clips are cached, so a rerun redoes only these; "
             "--allow-missing writes them with empty answers"
         )
-    return judge_clips(config, prepared)
+    judge = ready_judge(config, prepared)
+    predictions = judge_clips(config, prepared, judge)
+    if explain is not None:
+        records = explain_records(judge, prepared.ballots, prepared.labels, prepared.failures, predictions)
+        explain.append(jsonl_text(records))
+    return predictions
 
 
 def main(args, overrides) -> int:
@@ -70,7 +103,15 @@ def main(args, overrides) -> int:
         trust_pickles(config)
     inputs = [args.config or DEFAULT_CONFIG, args.clips, args.subtitles, *input_files(config)]
     check_output_path(args.out, inputs)
-    predictions = run(config, clips_of(args), args.allow_missing)
+    if args.explain:
+        check_output_path(args.explain, inputs)
+        if Path(args.explain).resolve() in (Path(args.out).resolve(), failures_path(args.out).resolve()):
+            raise InputError(f"{args.explain}: the explain file must differ from --out and its failures file")
+    explained: list[str] | None = [] if args.explain else None
+    predictions = run(config, clips_of(args), args.allow_missing, out=args.out, explain=explained)
+    if explained is not None:
+        atomic_write_text(args.explain, explained[0])
+        log.info("wrote the explanation of %d clips to %s", len(predictions), args.explain)
     write_label_csv(args.out, predictions)
     log.info("wrote %d clips to %s", len(predictions), args.out)
     return 0
