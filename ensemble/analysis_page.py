@@ -91,7 +91,7 @@ def pr_svg(curves: dict, chosen: dict) -> str:
     axes.set_ylabel("EW-L1 precision")
     axes.set_xlim(0, 1.02)
     axes.set_ylim(0, 1.02)
-    axes.legend(frameon=False, loc="lower left")
+    axes.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg(figure)
 

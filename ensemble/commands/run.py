@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.bulk import paused_gc
 from core.errors import InputError
 from core.files import atomic_write_text, check_output_path
 from core.labels import write_label_csv
@@ -92,8 +93,9 @@ def run(config, clips=None, allow_missing: bool = False, out: str | Path | None 
     judge = ready_judge(config, prepared)
     predictions = judge_clips(config, prepared, judge)
     if explain is not None:
-        records = explain_records(judge, prepared.ballots, prepared.labels, prepared.failures, predictions)
-        explain.append(jsonl_text(records))
+        with paused_gc():  # millions of small acyclic objects: see core/bulk.py
+            records = explain_records(judge, prepared.ballots, prepared.labels, prepared.failures, predictions)
+            explain.append(jsonl_text(records))
     return predictions
 
 
