@@ -9,7 +9,8 @@ the five emotion wheels at level 1, in fractions of 1:
 - a member's P and R: ew_scores over the gold clips it answered;
 - the precision-recall curves, from the judge's candidate scores in the explain file:
   `threshold` keeps, on every clip, the candidates whose score is at least t (no floor, no cap),
-  one point per t; `top-k` keeps each clip's k best-scored candidates, one point per k.
+  one point per t (at most MAX_CURVE_POINTS, quantiles of the scores); `top-k` keeps each clip's
+  k best-scored candidates, one point per k up to MAX_TOP_K.
 """
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ from core.metrics import ew_scores
 from core.metrics.common import paired_clips
 from core.metrics.ew import mapped_set
 
-# At most this many thresholds on the curve (quantiles of the scores when there are more).
-MAX_CURVE_POINTS = 60
+# At most this many thresholds on the curve (quantiles of the scores when there are more), and
+# top-k points: each point is one full scoring of every gold clip (gold has at most 9 labels a
+# clip on the dev set; the recall of k beyond 15 changes in the third decimal).
+MAX_CURVE_POINTS = 40
+MAX_TOP_K = 15
 
 
 @dataclass
@@ -233,11 +237,9 @@ def pr_curves(gold: LabelSets, records: Mapping[str, ExplainRecord], lexicon, cl
         pred = {clip: [word for score, word in pairs if score >= t] for clip, pairs in scored.items()}
         threshold.append({"t": t, **overall(gold_part, pred, lexicon)})
     top_k = []
-    for k in range(1, max(len(pairs) for pairs in scored.values()) + 1):
+    for k in range(1, min(MAX_TOP_K, max(len(pairs) for pairs in scored.values())) + 1):
         pred = {clip: [word for _, word in pairs[:k]] for clip, pairs in scored.items()}
         top_k.append({"k": k, **overall(gold_part, pred, lexicon)})
-        if all(len(pairs) <= k for pairs in scored.values()):
-            break
     return {"threshold": threshold, "top_k": top_k}
 
 
