@@ -251,6 +251,45 @@ def test_the_browser_honours_a_sort_and_a_filter_in_the_address(made, analysis):
     assert all(word.lower() in " ".join(row).lower() for row in narrowed.rows)
 
 
+# A page beside the analysis page that clicks and types into it as a person would, then shows
+# what resulted; file pages may read each other only with --allow-file-access-from-files.
+DRIVER = """<!DOCTYPE html><html><body><iframe id="page" src="page.html" width="1200" height="800"></iframe>
+<pre id="out">not run</pre><script>
+document.getElementById("page").addEventListener("load", () => {
+  const doc = document.getElementById("page").contentDocument;
+  const header = [...doc.querySelectorAll("#clips th")].find(th => th.dataset.key === "r");
+  header.click();  // ascending; the header row is drawn anew, so find it again to click it once more
+  [...doc.querySelectorAll("#clips th")].find(th => th.dataset.key === "r").click();
+  const box = doc.getElementById("filter");
+  box.value = "recall<0.5";
+  box.dispatchEvent(new Event("input"));
+  const rows = [...doc.querySelectorAll("#clips tbody tr")].map(tr => tr.dataset.clip);
+  document.getElementById("out").textContent = JSON.stringify(
+    {hash: doc.defaultView.location.hash, header: doc.querySelector('#clips th[data-key="r"]').className, rows});
+});
+</script></body></html>"""
+
+
+@needs_chromium
+def test_clicking_a_header_sorts_and_typing_in_the_box_filters(made, analysis, tmp_path):
+    page = tmp_path / "page.html"
+    shutil.copy(made[3], page)
+    (tmp_path / "driver.html").write_text(DRIVER)
+    profile = tmp_path / "chromium-profile"
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--allow-file-access-from-files",
+         "--virtual-time-budget=10000", "--dump-dom", (tmp_path / "driver.html").as_uri()],
+        check=True, capture_output=True, timeout=120, text=True)
+    shown = re.search(r'<pre id="out">(.*?)</pre>', done.stdout, re.S).group(1)
+    result = json.loads(shown.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    assert result["hash"] == "#sort=r&dir=desc&filter=recall%3C0.5" and result["header"] == "sorted-desc"
+    by_clip = {row["clip"]: row for row in analysis.clips}
+    recalls = [by_clip[clip]["r"] for clip in result["rows"]]
+    assert len(recalls) == sum(row["r"] is not None and row["r"] < 0.5 for row in analysis.clips) > 0
+    assert recalls == sorted(recalls, reverse=True) and max(recalls) < 0.5
+
+
 @needs_chromium
 def test_words_from_files_are_shown_as_text_never_as_markup(tmp_path):
     """A clip name and words holding markup reach the page as the literal text."""
