@@ -9,14 +9,30 @@ class InputError(ValueError):
     """
 
 
+class OutputError(InputError, OSError):
+    """A file could not be written (a read-only or full disk, a parent that is a file): one
+    error line on the command line, and still an OSError to code that can do without the file
+    (a cache)."""
+
+
 def where(path, row: int | None = None, clip: str | None = None) -> str:
     """Format 'FILE[, row N][, clip C]' for error messages."""
-    parts = [str(path)]
+    parts = [printable(path)]
     if row is not None:
         parts.append(f"row {row}")
     if clip is not None:
-        parts.append(f"clip {clip}")
+        parts.append(f"clip {printable(clip)}")
     return ", ".join(parts)
+
+
+def printable(text) -> str:
+    """`text` with every character that is not printable (NUL, newlines, other control bytes,
+    lone surrogates of undecodable bytes) shown as its escape, so content put into an error or
+    a log line can neither break the line nor reach the terminal raw."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
 
 
 def excerpt(text, limit: int = 40) -> str:
@@ -24,7 +40,7 @@ def excerpt(text, limit: int = 40) -> str:
     the length when cut. Newlines and other control characters are shown escaped, so an error
     stays one line whatever the content."""
     text = str(text)
-    flat = text.encode("unicode_escape").decode("ascii", "replace") if not text.isprintable() else text
+    flat = printable(text)
     if len(flat) <= limit:
         return f"«{flat}»"
     return f"«{flat[:limit]}…» ({len(text)} characters)"
@@ -40,5 +56,5 @@ def brief(error, limit: int = 160) -> str:
     """An exception's (or text's) first line, cut to `limit` characters with a mark: parser
     messages may quote the content they failed on, which an error line must not echo whole."""
     lines = str(error).strip().splitlines()
-    line = lines[0] if lines else type(error).__name__
+    line = printable(lines[0]) if lines else type(error).__name__
     return line if len(line) <= limit else f"{line[:limit]}… (message cut)"

@@ -10,7 +10,9 @@ A config names a part in one of three ways, looked up in this order:
 
 A config naming 'module:Class' carries the trust of code: importing a module runs it. So
 before anything is imported, a target in the Python standard library (`os:system`,
-`subprocess:Popen`, `builtins:eval`) or one that is not a dotted name is refused; after the
+`subprocess:Popen`, `builtins:eval`), a `__main__` module (`tqdm.__main__:X`: importing a
+package's `__main__` runs its command line) or any other dunder module, and one that is not a
+dotted name are refused; after the
 import, the attribute must be a class deriving from the kind's base (BASES) before anything
 calls it. The kernel never imports the layers above it, not even to check: the base is taken
 from `sys.modules`, where importing a subclass has necessarily put it (a module that never
@@ -174,6 +176,10 @@ def check_target(kind: str, target: str, label: str | None = None) -> tuple[str,
     if not _DOTTED.fullmatch(module_name) or not _IDENTIFIER.fullmatch(class_name):
         raise InputError(f"{label}: not a 'module:Class' name")
     top = module_name.split(".", 1)[0]
+    program = next((part for part in module_name.split(".") if part.startswith("__") and part.endswith("__")), None)
+    if program is not None:
+        # A package's __main__ is its command line: importing it runs the program, not a part.
+        raise InputError(f"{label}: '{module_name}' is a {program} module (importing it runs a program), not a {KIND_NAMES[kind]}; refused")
     if top in _STDLIB:
         raise InputError(f"{label}: '{top}' is a module of the Python standard library, not a {KIND_NAMES[kind]}; refused")
     try:

@@ -22,9 +22,10 @@ from core.errors import InputError, brief, excerpt, quoted
 from core.factory import parameter_names
 from core.files import atomic_write_text
 from core.registry import DEFAULT_TYPES, resolve
-from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
+from core.settings import CONFIG_DIR, DEFAULT_DATA_ROOT, DEFAULT_LEXICON, resolve_data_root
+from core.uses import PathUse
 
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd_views.yaml"
+DEFAULT_CONFIG = CONFIG_DIR / "ovmerd_views.yaml"
 
 
 @dataclass
@@ -47,7 +48,7 @@ class EnsembleConfig:
     # key would leak into judges that do not take it (the k-of-n default k lives in KOfNVote).
     judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
     tune: TuneConfig = field(default_factory=TuneConfig)
-    cache_dir: str = ""  # '' = $OVMER_CACHE, else .cache/ in the repository (core.settings)
+    cache_dir: str = ""  # '' = $OVMER_CACHE, else the user's cache folder (core.settings)
     # The clips to judge: a manifest CSV (name, video [, audio, subtitle]); '' = every clip the
     # cached members cover. `run --clips/--videos` override it.
     clips: str = ""
@@ -125,7 +126,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "
-            "or run `python run_ensemble.py fetch-data` for the lexicon"
+            "or fetch the lexicon with the `fetch-data` subcommand"
         )
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
         resolved = OmegaConf.to_container(config, resolve=True)
@@ -175,13 +176,11 @@ def save_config(config: DictConfig, path: str | Path) -> None:
     atomic_write_text(path, OmegaConf.to_yaml(config))
 
 
-def input_files(config: DictConfig) -> list[str]:
-    """Every file path the config's parts read (member outputs, judge state), resolved."""
-    resolved = OmegaConf.to_container(config, resolve=True)
-    paths = [str(member["path"]) for member in resolved.get("members") or [] if member.get("path")]
-    state = (resolved.get("judge") or {}).get("state")
-    clips = resolved.get("clips")
-    return paths + ([str(state)] if state else []) + ([str(clips)] if clips else [])
+def config_inputs(config: DictConfig) -> list[PathUse]:
+    """The files the config itself names beside its parts (whose own files they declare,
+    ensemble.pipeline.Parts.paths): the `clips:` manifest."""
+    clips = OmegaConf.select(config, "clips", default="")
+    return [PathUse(str(clips), "config clips")] if clips else []
 
 
 def trust_pickles(config: DictConfig) -> list[str]:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from core.bulk import paused_gc
 from core.errors import InputError
 from core.factory import build
+from core.progress import progress as progress_of
 from core.settings import cache_dir_or_default
+from core.uses import PathUse, labelled
 from judge.base import Judge
 from members.base import Clip, Member, MemberOutput
 from members.clips import read_manifest
@@ -89,6 +90,36 @@ def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) 
     return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
 
 
+@dataclasses.dataclass
+class Parts:
+    """The parts a config builds, before any of them runs: what they read and write can be
+    checked first (`paths`), then `prepare` and `judge_clips` use them."""
+
+    members: list[Member]
+    vocabulary: Vocabulary
+    judge: Judge
+
+    def paths(self) -> list[PathUse]:
+        """Every file and folder the parts declare they read or write, labelled with the part."""
+        uses = [use for member in self.members for use in labelled(f"member '{member.name}'", member.paths())]
+        return uses + labelled("vocab", self.vocabulary.paths()) + labelled("judge", self.judge.paths())
+
+    def take_members(self) -> list[Member]:
+        """The members, handed over: the caller drops them once they ran (their stored outputs
+        are large), so the parts keep none."""
+        members, self.members = self.members, []
+        return members
+
+
+def build_parts(config: DictConfig, ready: bool = False) -> Parts:
+    """Every part of the config, built and checked; members first, so that a bad member type is
+    reported as such. ready: also read the judge's state now (`run`: a missing or mismatched state
+    fails before the members run, not after hours of inference; not `tune`, which refits it)."""
+    members = build_members(config)
+    judge = ready_judge(config, len(members)) if ready else checked_judge(config)
+    return Parts(members, build_vocabulary(config), judge)
+
+
 def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
     """Clips sorted by name, each once; a name given twice with different media is an error."""
     by_name: dict[str, Clip] = {}
@@ -139,7 +170,7 @@ def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], prog
     clips = as_clips(clips)
     labels: ClipLabels = {clip.name: {} for clip in clips}
     failures: Failures = {}
-    for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
+    for member in progress_of(members, "members", unit="member", enabled=progress):
         # Reading stored outputs builds millions of small acyclic objects (core/bulk.py); a live
         # model keeps the collector, as its libraries may make cycles over hours of inference.
         with nullcontext() if member.setup_on_demand else paused_gc():
@@ -188,11 +219,7 @@ class Prepared:
     vocabulary: Vocabulary
     ballots: list[ClipBallot]
     failures: Failures = dataclasses.field(default_factory=dict)
-
-    def unanswered(self) -> list[str]:
-        """Clips that some member failed on and no member answered."""
-        failed = {clip for errors in self.failures.values() for clip in errors}
-        return [clip for clip in self.clips if clip in failed and not self.labels[clip]]
+    judge: Judge | None = None  # the config's judge, built with the parts
 
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
@@ -205,19 +232,55 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
     return read_manifest(path) if path else None
 
 
-def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False) -> Prepared:
+def checked_judge(config: DictConfig) -> Judge:
+    """The config's judge, built and its own parameters checked (its state is not read: `tune`
+    runs on configs whose state is missing or stale)."""
+    judge = build_judge(config)
+    if hasattr(judge, "_check_params"):
+        judge._check_params()
+    return judge
+
+
+def ready_judge(config: DictConfig, n_members: int) -> Judge:
+    """The judge `judge_clips` runs, checked against the member count, with its shipped state
+    read (a missing or mismatched state fails before the members run, not after hours of
+    inference)."""
+    judge = checked_judge(config)
+    judge.check_members(n_members)
+    state = getattr(judge, "state", None)
+    if state and hasattr(judge, "load_state"):
+        judge.load_state(state)
+    return judge
+
+
+def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
+    return f"{len(unanswered)} of {n_clips} clips got no answer from any member (e.g. {unanswered[0]}; see the failures above)"
+
+
+def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
+            allow_missing: bool = True, parts: Parts | None = None,
+            on_failures: Callable[[Failures], None] | None = None) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers.
+    manifest, else every clip a cached member covers. parts: the config's parts, built (and so
+    checked) before the first member runs; default built here. allow_missing: clips that every
+    member holding them failed on are judged with an empty ballot (else InputError; finished
+    clips stay in the members' caches). on_failures: called with the members' failures as soon
+    as all members ran, before any check can stop the run (`run` writes them to a file).
     """
-    members = build_members(config)
+    # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
+    # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
+    parts = parts if parts is not None else build_parts(config)
+    members = parts.take_members()
     names = [m.name for m in members]
     if clips is None:
         clips = config_clips(config)
     if clips is None:
         clips = select_clips(members, None)
     labels, failures = collect_outputs(members, clips, progress)  # keyed by the clips, sorted
+    if on_failures is not None:
+        on_failures(failures)
     selected = list(labels)
     if not selected:
         raise InputError("no clips to judge")
@@ -228,28 +291,34 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if not answered:
         verb = "answered" if failures else "covers"
         raise InputError(f"no member {verb} any of the {len(selected)} requested clips (e.g. {selected[0]})")
-    unanswered = [clip for clip in selected if not labels[clip]]
+    failed = {clip for errors in failures.values() for clip in errors}
+    unanswered = [clip for clip in selected if not labels[clip] and clip in failed]
+    if unanswered and not allow_missing:
+        raise InputError(
+            f"{unanswered_message(unanswered, len(selected))}; nothing written: finished clips are cached, so a rerun "
+            "redoes only the failed ones; --allow-missing writes these with empty answers"
+        )
     if unanswered:
-        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unanswered), unanswered[0])
+        log.warning("%s: they get empty answers", unanswered_message(unanswered, len(selected)))
+    uncovered = [clip for clip in selected if not labels[clip] and clip not in failed]
+    if uncovered:
+        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(uncovered), uncovered[0])
     lacking = {m: n for m, n in coverage_report(labels, names, selected).items() if n}
     if lacking:
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
         log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
-    vocabulary = build_vocabulary(config).fit(words)
+    vocabulary = parts.vocabulary.fit(words)
     make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
     with paused_gc():  # millions of small acyclic objects: see core/bulk.py
-        ballots = [
-            make_ballot(clip, labels[clip])
-            for clip in tqdm(selected, desc="ballots", unit="clip", disable=not progress or None, leave=False)
-        ]
-    return Prepared(names, selected, labels, vocabulary, ballots, failures)
+        ballots = [make_ballot(clip, labels[clip]) for clip in progress_of(selected, "ballots", enabled=progress)]
+    return Prepared(names, selected, labels, vocabulary, ballots, failures, parts.judge)
 
 
-def ready_judge(config: DictConfig, prepared: Prepared) -> Judge:
-    """The config's judge, checked against the run's members and ready to predict (a learned
-    judge loads its fitted state)."""
-    judge = build_judge(config)
+def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
+    """The judge that answers for the prepared clips, checked against the run's members and
+    ready to predict (a learned judge loads its fitted state)."""
+    judge = prepared.judge or build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
@@ -257,7 +326,7 @@ def ready_judge(config: DictConfig, prepared: Prepared) -> Judge:
 
 
 def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (`judge`: one from `ready_judge`, default the config's)."""
-    judge = judge or ready_judge(config, prepared)
+    """The judge's answer for every prepared clip (`judge`: one from `prepared_judge`, default the config's)."""
+    judge = judge or prepared_judge(config, prepared)
     with paused_gc():
         return judge.predict(prepared.ballots)

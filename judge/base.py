@@ -5,10 +5,11 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
 from core.params import Params
+from core.uses import DeclaresPaths
 from vocab.ballot import ClipBallot
 
 
-class Judge(Params, ABC):
+class Judge(Params, DeclaresPaths, ABC):
     """fit(ballots, gold) -> self; predict(ballots) -> {clip: [surface words]}.
 
     Parameters are plain dataclass fields (they round-trip through get_params);

@@ -53,6 +53,7 @@ class ScoredJudge(Judge):
     state: str = ""  # JSON file with the fitted state; fit() without gold loads it
 
     kind = "scored"
+    path_params = {"lexicon": "folder", "state": "file"}
 
     # ---- the fitting protocol -------------------------------------------------------
     @property

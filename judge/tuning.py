@@ -25,6 +25,7 @@ from core.errors import InputError
 from core.factory import build
 from core.jsoncache import JsonCache
 from core.metrics import ew_scores, mer2024_scores
+from core.progress import progress
 from core.settings import REPO_ROOT
 from judge.base import Judge
 from judge.objective import Objective
@@ -224,7 +225,7 @@ def cross_validate(
     outer = folds(clips, n_folds, seed)
     # Split index len(outer) is "all gold clips": its inner folds make the final choice.
     inner = [folds(train, n_folds, seed) for train, _ in outer] + [outer]
-    job = JsonCache(fit_and_score, cache_dir) if cache_dir else fit_and_score
+    job = JsonCache.scored(fit_and_score, cache_dir) if cache_dir else fit_and_score
     version = fit_code_version()
     tasks = [(s, j, c) for s in range(len(inner)) for j in range(len(inner[s])) for c in range(len(grid))]
     # The last split's folds are the outer folds: its fits give the held-out scores too.
@@ -234,13 +235,13 @@ def cross_validate(
         return inner[s][j]
 
     log.info("tuning %d candidates: %d fits (%d folds, nested) on %d jobs", len(grid), len(tasks), n_folds, n_jobs)
-    results = Parallel(n_jobs=n_jobs)(
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(job)(
             grid[c], shared, [by_clip[x] for x in split_of(s, j)[0]], [by_clip[x] for x in split_of(s, j)[1]], gold, scorer, version
         )
         for s, j, c in tasks
     )
-    table = dict(zip(tasks, results))
+    table = dict(zip(tasks, progress(results, "nested CV", total=len(tasks), unit="fit")))
 
     def best_on(s: int) -> int:
         values = [np.mean([goal.value(table[(s, j, c)][0]) for j in range(len(inner[s]))]) for c in range(len(grid))]

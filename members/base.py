@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
 
+from core.uses import DeclaresPaths, PathUse
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -19,6 +21,11 @@ class Clip:
     video: Path | None = None
     audio: Path | None = None
     subtitle: str | None = None
+
+    def paths(self) -> list[PathUse]:
+        """Its media files, which a run reads."""
+        media = (("video", self.video), ("audio", self.audio))
+        return [PathUse(str(path), f"clip {self.name}: {kind}") for kind, path in media if path is not None]
 
 
 @dataclass(slots=True)  # millions of these at the challenge scale
@@ -40,12 +47,13 @@ class MemberOutput:
 
 
 @dataclass(kw_only=True)
-class Member(ABC):
+class Member(DeclaresPaths, ABC):
     """A model (or a model's cached outputs) that names emotions in clips.
 
     Parameters are keyword-only dataclass fields, so a subclass may add required ones.
     `name` identifies the member in configs and reports; it must be unique in an ensemble.
     `batch_size` is how many clips a live member hands its model at once.
+    `paths()` lists the files and folders it reads or writes (core.uses).
 
     Lifecycle: `setup()` loads weights once, `predict()` may be called any number of times,
     `close()` frees what setup took, so GPU members can run one after another on one card.

@@ -22,6 +22,8 @@ class CachedMember(Member):
     strict: bool = False
     _outputs: dict[str, MemberOutput] | None = field(default=None, init=False, repr=False)
 
+    path_params = {"path": "file"}
+
     def outputs(self, only: Collection[str] | None = None) -> dict[str, MemberOutput]:
         """The stored outputs; with `only`, just those clips, and rows of others are not parsed
         (unless the whole file was read already)."""

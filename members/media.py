@@ -11,11 +11,16 @@ Frames are decoded as a stream: the moments to sample are chosen first from the 
 that counts packets without decoding them), then only the frame nearest each moment is
 converted and kept, and decoding stops after the last one. Memory stays at a few frames
 whatever the clip's length or resolution.
+
+A header is not trusted to be honest: choosing the moments costs time and memory in the frames
+kept, never in the length the header claims (an AVI may claim 2·10⁹ seconds), and no clip keeps
+more than `max_frames` (MAX_FRAMES by default) frames, whatever `num_frames` and `fps` ask.
 """
 from __future__ import annotations
 
 import logging
 import math
+import os
 import wave
 from pathlib import Path
 
@@ -24,10 +29,13 @@ import numpy as np
 from PIL import Image
 
 from core.errors import InputError
+from core.files import part_file
 
 log = logging.getLogger(__name__)
 
 AUDIO_RATE = 16000
+# The most frames one clip keeps (fps mode thins to it): 64 frames of 448×448 RGB are 38 MB.
+MAX_FRAMES = 64
 
 # What FFmpeg raises through PyAV for unreadable data; OSError covers permissions and I/O.
 _AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError)
@@ -94,25 +102,33 @@ def _duration(path: Path, container, stream) -> float:
     """The video stream's length in seconds: from its header (duration, else frame count), else
     from the container's, else counted."""
     if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if stream.frames and stream.frames > 0:
-        return stream.frames / _rate(stream)
-    if container.duration and container.duration > 0:
-        return container.duration / av.time_base
-    return _counted_duration(path, _rate(stream))
+        seconds = float(stream.duration * stream.time_base)
+    elif stream.frames and stream.frames > 0:
+        seconds = stream.frames / _rate(stream)
+    elif container.duration and container.duration > 0:
+        seconds = container.duration / av.time_base
+    else:
+        seconds = _counted_duration(path, _rate(stream))
+    if not math.isfinite(seconds):
+        raise MediaError(f"{path}: the header gives no finite length ({seconds})")
+    return seconds
 
 
-def sample_times(duration: float, num_frames: int = 8, fps: float = 0.0) -> list[float]:
+def sample_times(duration: float, num_frames: int = 8, fps: float = 0.0, max_frames: int = MAX_FRAMES) -> list[float]:
     """When (seconds from the start) to take frames: `num_frames` at the midpoints of equal
-    segments, or, with `fps` > 0, one every 1/fps seconds (evenly thinned to num_frames when
-    num_frames > 0)."""
+    segments, or, with `fps` > 0, one every 1/fps seconds, evenly thinned to num_frames when
+    num_frames > 0, else to `max_frames`. Never more than max_frames times, and the work is in
+    the times returned, not in the duration (which a header may inflate at will)."""
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be ≥ 1, got {max_frames}")
     duration = max(duration, 0.0)
+    keep = min(num_frames, max_frames) if num_frames > 0 else max_frames
     if fps > 0:
-        times = [i / fps for i in range(max(1, math.ceil(duration * fps - 1e-9)))]
-        if num_frames > 0 and len(times) > num_frames:
-            times = [times[int((i + 0.5) * len(times) / num_frames)] for i in range(num_frames)]
-        return times
-    wanted = max(1, num_frames)
+        count = max(1, math.ceil(duration * fps - 1e-9))  # one every 1/fps seconds, not built
+        if count <= keep:
+            return [i / fps for i in range(count)]
+        return [int((i + 0.5) * count / keep) / fps for i in range(keep)]
+    wanted = max(1, keep)
     return [(i + 0.5) * duration / wanted for i in range(wanted)]
 
 
@@ -160,6 +176,9 @@ def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True
             raise MediaError(f"{path}: corrupt video ({_reason(error)})") from None
         if previous is None and not chosen:
             raise MediaError(f"{path}: the video has no decodable frames")
+        if not chosen and not pad and times[0] >= previous[2] + 1 / rate - 1e-6:
+            raise MediaError(f"{path}: no frame at the sampled times: the header gives {duration:.1f} s, "
+                             f"the decodable video ends at {previous[2]:.1f} s")
         if len(chosen) < len(times) and previous is not None and times[-1] > previous[2] + 1.0:
             log.warning("%s: the decodable video ends at %.1f s though its header gives %.1f s (truncated?); "
                         "frames asked after the end repeat the last one", path, previous[2], duration)
@@ -170,11 +189,13 @@ def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True
     return chosen
 
 
-def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_pixels: int = 448 * 448) -> list[Image.Image]:
+def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_pixels: int = 448 * 448,
+                  max_frames: int = MAX_FRAMES) -> list[Image.Image]:
     """RGB frames of a video: `num_frames` at the midpoints of equal segments, or, with `fps` > 0,
-    one every 1/fps seconds (fps capped at the video's own rate; at most num_frames when
-    num_frames > 0), each scaled down to at most `max_pixels` (0: full size), keeping the aspect
-    ratio. A clip with fewer frames than num_frames repeats frames, so the count is always met.
+    one every 1/fps seconds (fps capped at the video's own rate; thinned to num_frames when
+    num_frames > 0), never more than `max_frames`, each scaled down to at most `max_pixels`
+    (0: full size), keeping the aspect ratio. A clip with fewer frames than num_frames repeats
+    frames, so the count is always met.
 
     Frames are taken by time (the frame nearest each target), so variable frame rates and the
     empty slots of AVI files do not shift them. Raises MediaError naming the file when it cannot
@@ -188,7 +209,8 @@ def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_p
         duration = _duration(path, container, stream)
         if fps > 0:
             fps = min(fps, _rate(stream))  # never more than every frame once
-    return _decode_at(path, sample_times(duration, num_frames, fps), max_pixels, pad=fps <= 0, duration=duration)
+    times = sample_times(duration, num_frames, fps, max_frames)
+    return _decode_at(path, times, max_pixels, pad=fps <= 0, duration=duration)
 
 
 def _audio_frames(container, path: Path):
@@ -210,13 +232,15 @@ def extract_audio(path: str | Path, dest: str | Path) -> Path:
     file when it has no audio track or the track cannot be decoded."""
     path, dest = Path(path), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    # A part file of its own: two clips of the same video (one wav) may be extracted at once.
+    descriptor, part = part_file(dest)
+    part = Path(part)
     samples = 0
     try:
-        with _open(path) as container:
+        with os.fdopen(descriptor, "wb") as handle, _open(path) as container:
             if not container.streams.audio:
                 raise MediaError(f"{path}: no audio track")
-            with wave.open(str(part), "wb") as out:
+            with wave.open(handle, "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
                 out.setframerate(AUDIO_RATE)

@@ -2,16 +2,21 @@
 
 `Echo` stands in for model weights that cannot exist here; everything around it (frame
 sampling, audio extraction, batching, the per-clip cache, errors, parsing) is the real code.
-Configs name it as `type: tests.live_support:Echo`.
+Configs name it as `type: tests.live_support:Echo`. `huge_avi` writes a hostile video (a real
+1 s AVI whose headers claim 2·10⁹ seconds), for the tests and experiments/hostile_media_cost.py.
 """
 from __future__ import annotations
 
+import struct
 import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import av
 import numpy as np
 
 from members.live.base import LiveMember, Request
+from members.media import write_test_video
 
 # Every clip any Echo instance answered, in this process (tests clear it).
 ANSWERED: list[str] = []
@@ -51,3 +56,19 @@ class Echo(LiveMember):
             else:
                 answers.append(f"{len(request.frames)} frames, {seconds:.1f} s of audio.\nEmotions: {word}, Calm")
         return answers
+
+
+def huge_avi(path: Path) -> Path:
+    """A real 1 s AVI whose headers claim 2·10⁹ frames at 1 frame per second: 2·10⁹ seconds."""
+    video = write_test_video(path.with_name("honest.avi"), seconds=1.0, fps=8, audio=False)
+    data = bytearray(video.read_bytes())
+    strh = data.find(b"strh") + 8  # the video stream header: ..., scale, rate, start, length
+    struct.pack_into("<II", data, strh + 20, 1, 1)
+    struct.pack_into("<I", data, strh + 32, 2_000_000_000)
+    avih = data.find(b"avih") + 8  # the main header's total frame count
+    struct.pack_into("<I", data, avih + 16, 2_000_000_000)
+    path.write_bytes(bytes(data))
+    with av.open(str(path)) as container:  # the claim holds as FFmpeg reads it
+        stream = container.streams.video[0]
+        assert float(stream.duration * stream.time_base) >= 2e9
+    return path

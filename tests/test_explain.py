@@ -17,7 +17,7 @@ from core.labels import read_label_csv
 from ensemble.cli import main as cli
 from ensemble.config import DEFAULT_CONFIG, load_config
 from ensemble.explain import failures_path
-from ensemble.pipeline import build_judge, judge_clips, prepare, ready_judge
+from ensemble.pipeline import build_judge, judge_clips, prepare, prepared_judge
 from members.base import Member, MemberOutput
 from members.readers import read_label_sets
 from tests.support import DATA, GOLD, REPO, affectgpt_file, baseline_file
@@ -88,7 +88,7 @@ def test_default_explain_of_the_shipped_view_judge_on_all_its_clips():
     emitted word may be another of a cluster's words than the ballot's most used one."""
     config = load_config(REPO / DEFAULT_CONFIG, data_root=str(DATA))
     prepared = prepare(config)
-    judge = ready_judge(config, prepared)
+    judge = prepared_judge(config, prepared)
     assert type(judge).__name__ == "ViewCategory" and len(prepared.clips) == 532
     check_default_explanation(judge, prepared)
 

@@ -97,7 +97,7 @@ def test_cache_records_are_plain_json_and_unreadable_lines_are_skipped(tmp_path,
     cache.path.write_text('not json\n{"key": "k1", "labels": ["sad"], "description": "d"}\n{"labels": 3}\n')
     loaded = cache.load()
     assert list(loaded) == ["k1"] and loaded["k1"].labels == ["sad"]
-    assert "line 1: unreadable cache record skipped" in caplog.text
+    assert "line 1: invalid cache record skipped" in caplog.text
 
 
 def test_prompts_carry_the_subtitle_only_when_asked(videos):

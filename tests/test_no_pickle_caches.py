@@ -2,13 +2,18 @@
 
 The tuning cache (judge/tuning.py via core.jsoncache) is JSON; a pickle planted at its entry's
 path, or at the path joblib.Memory used to read, is never unpickled. The planted pickle, if it
-ran, would create a marker file.
+ran, would create a marker file. Entries that parse but do not validate (a string result,
+scores out of range) are recomputed too (more in tests/test_tune_cache_hostile.py).
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
 import pickle
 from dataclasses import dataclass
+
+import pytest
 
 from core.jsoncache import JsonCache, cache_key, canonical
 from judge.tuning import ScorerSpec, cross_validate, fit_and_score
@@ -60,14 +65,19 @@ def test_a_planted_pickle_in_the_json_cache_is_not_run(tmp_path):
     assert entries[0].read_text().startswith("{")  # and rewritten as JSON
 
 
-def test_tuning_reads_no_pickle_from_its_cache(gold, tmp_path):
+def tuning_inputs(gold):
+    """Two candidate judges, and ballots of two real OV-MERD members on 40 gold clips."""
     clips = sorted(gold)[:40]
     gold = {c: gold[c] for c in clips}
     members = {"Video-ChatGPT": baseline_file("Video-ChatGPT"), "AffectGPT-e30": affectgpt_file(30)}
     labels = {name: read_label_sets(path) for name, path in members.items()}
     vocab = LexiconVocabulary(lexicon=LEXICON).fit()
     ballots = [make_ballot(c, {m: by[c] for m, by in labels.items() if c in by}, vocab) for c in clips]
-    grid = [{"type": "kofn", "k": 1}, {"type": "kofn", "k": 2}]
+    return [{"type": "kofn", "k": 1}, {"type": "kofn", "k": 2}], ballots, gold
+
+
+def test_tuning_reads_no_pickle_from_its_cache(gold, tmp_path):
+    grid, ballots, gold = tuning_inputs(gold)
     cache = tmp_path / "tune"
     first = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
     entries = sorted(cache.rglob("*.json"))
@@ -104,3 +114,22 @@ def test_no_code_path_unpickles_except_the_trusted_reader():
                 if pattern.search(line) and relative not in allowed:
                     offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("result", ["evil", [{"ew_l1_f": 1000.0, "ew_l1_p": 1000.0, "ew_l1_r": 1000.0, "m_avg": 1000.0}, {}]])
+def test_tuning_recomputes_invalid_entries_and_chooses_as_without_a_cache(gold, tmp_path, caplog, result):
+    """Every entry replaced by a string result, or by scores out of range: each is recomputed
+    with one warning (no traceback), and the choice is the one made without a cache."""
+    grid, ballots, gold = tuning_inputs(gold)
+    cache = tmp_path / "tune"
+    plain = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2)
+    cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
+    entries = sorted(cache.rglob("*.json"))
+    assert len(entries) == 2 * 2 * 3  # candidates × folds × (2 outer splits + all clips): real results validate
+    for entry in entries:
+        key = json.loads(entry.read_text())["key"]
+        entry.write_text(json.dumps({"key": key, "result": result}))
+    with caplog.at_level(logging.WARNING, logger="core.jsoncache"):
+        again = cross_validate(grid, ballots, gold, ScorerSpec(LEXICON), n_folds=2, cache_dir=str(cache))
+    assert again.fold_scores == plain.fold_scores and again.final_params == plain.final_params
+    assert caplog.text.count("invalid cache entry, computed again") == len(entries)

@@ -8,6 +8,7 @@ real OV-MERD output file.
 from __future__ import annotations
 
 import csv
+import logging
 
 import pytest
 from omegaconf import OmegaConf
@@ -70,14 +71,22 @@ def test_live_and_cached_members_mix_and_a_failed_clip_is_judged_by_the_others(c
     assert f"member 'echo': 1 of 3 clips failed (e.g. {names[2]}: " in err and ".avi: cannot read video" in err
 
 
-def test_a_clip_no_member_answered_fails_the_run_unless_allowed(clips, tmp_path, capsys):
+def test_a_clip_no_member_answered_fails_the_run_unless_allowed(clips, tmp_path, capsys, caplog):
+    """One story: without --allow-missing the error alone (no warning that the clip 'gets an
+    empty answer'); with it, one warning saying so, and no error."""
     folder, names = clips
     out = tmp_path / "out.csv"
     args = ["run", "--config", config(folder, cached=False), "--clips", str(folder / "manifest.csv"), "--out", str(out)]
     assert cli(args) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: 1 of 3 clips got no answer from any member (e.g. {names[2]}")
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f"error: 1 of 3 clips got no answer from any member (e.g. {names[2]}; see the failures above); nothing written")
+    assert "empty answers" not in caplog.text
     assert not out.exists()
+    caplog.clear()
     assert cli([*args, "--allow-missing"]) == 0
+    assert "error" not in capsys.readouterr().err
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "no answer" in r.getMessage()]
+    assert warnings == [f"1 of 3 clips got no answer from any member (e.g. {names[2]}; see the failures above): they get empty answers"]
     answers = read_label_csv(out)
     assert answers[names[2]] == [] and all("calm" in answers[n] for n in names[:2])
 
@@ -134,9 +143,13 @@ def test_a_member_that_cannot_start_is_one_error_line_and_no_output(clips, tmp_p
     remote = folder / "remote"
     remote.mkdir(exist_ok=True)
     (remote / "config.json").write_text('{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.X"}}')
-    spec = {k: v.format(folder=tmp_path, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
+    model = tmp_path / "model"  # not the folder of the output: --out may not lie in a model folder
+    model.mkdir()
+    spec = {k: v.format(folder=model, remote=remote) if isinstance(v, str) else v for k, v in member.items()}
     path = tmp_path / "c.yaml"
-    path.write_text(OmegaConf.to_yaml(OmegaConf.create({"data_root": str(DATA), "members": [{"name": "m", **spec}]})))
+    # k=1: a one-member run is a valid config (the judge is checked before the member starts).
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(
+        {"data_root": str(DATA), "judge": {"type": "kofn", "k": 1}, "members": [{"name": "m", **spec}]})))
     out = tmp_path / "out.csv"
     assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out)]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
@@ -168,3 +181,21 @@ def test_tune_reads_live_answers_from_the_cache_and_never_reruns_inference(tmp_p
     assert cli(["tune", "--config", path, "--gold", str(tmp_path / "gold.csv"), "--out", str(tmp_path / "tuned.yaml"),
                 "--no-cache", "--no-loo", *args]) == 0
     assert ANSWERED == []
+
+
+def test_a_live_run_reports_its_clips_in_a_log_file(clips, tmp_path, caplog, monkeypatch):
+    """Between the member's start and `wrote`, a log line per clip here (interval 0; stderr
+    is not a terminal under pytest): `echo: N/3 clips, rate, ETA`."""
+    folder, _ = clips
+    monkeypatch.setenv("OVMER_PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "live.yaml"  # its own cache: the other tests' answers would skip the clips
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create({
+        "data_root": str(DATA), "judge": {"type": "kofn", "k": 1}, "cache_dir": str(tmp_path / "cache"),
+        "members": [{"name": "echo", "type": "tests.live_support:Echo", "num_frames": 2, "batch_size": 1}],
+    })))
+    out = tmp_path / "out.csv"
+    assert cli(["run", "--config", str(path), "--clips", str(folder / "manifest.csv"), "--out", str(out), "--allow-missing"]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.progress" and r.getMessage().startswith("echo: ")]
+    assert [line.split(",")[0] for line in lines] == ["echo: 1/3 clips", "echo: 2/3 clips", "echo: 3/3 clips"]
+    assert all("ETA" in line for line in lines)

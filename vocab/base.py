@@ -9,9 +9,10 @@ from abc import ABC, abstractmethod
 from typing import Iterable
 
 from core.params import Params
+from core.uses import DeclaresPaths
 
 
-class Vocabulary(Params, ABC):
+class Vocabulary(Params, DeclaresPaths, ABC):
     """fit(words) -> self; cluster(word) -> cluster id (a deterministic string)."""
 
     def fit(self, words: Iterable[str]) -> "Vocabulary":

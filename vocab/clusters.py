@@ -15,6 +15,8 @@ class LexiconVocabulary(Vocabulary):
     lexicon: str = ""
     lexicon_: Lexicon | None = field(default=None, init=False, repr=False)
 
+    path_params = {"lexicon": "folder"}
+
     def fit(self, words=()) -> "LexiconVocabulary":
         self.lexicon_ = load_lexicon(self.lexicon)
         return self

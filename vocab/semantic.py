@@ -25,11 +25,12 @@ from typing import Iterable
 
 import numpy as np
 
+from core.uses import PathUse
 from vocab.base import Vocabulary
 from vocab.embeddings import Embedder
 from vocab.lexicon import load_lexicon
 from vocab.normalize import Normalized, Normalizer
-from vocab.wordnet import first_senses, load_wordnet
+from vocab.wordnet import first_senses, load_wordnet, wordnet_dir
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class WordNetVocabulary(Vocabulary):
 
     lexicon: lexicon folder ('' = clusters from the fitted words); attach_oov / attach_threshold:
     the out-of-lexicon rule; template: the sentence a word is embedded in; cache_dir: the
-    embedding cache root ('' = $OVMER_CACHE or .cache/; WordNet always comes from the folder
+    embedding cache root ('' = $OVMER_CACHE or the user cache folder; WordNet always comes from the folder
     `python -m vocab.wordnet --prepare` makes); model_path: '' = the packaged all-MiniLM-L6-v2.
     """
 
@@ -64,6 +65,17 @@ class WordNetVocabulary(Vocabulary):
     index_: object = field(default=None, init=False, repr=False)
     index_forms_: list = field(default_factory=list, init=False, repr=False)
     parent_: dict = field(default_factory=dict, init=False, repr=False)
+
+    path_params = {"lexicon": "folder", "model_path": "folder"}
+
+    def paths(self) -> list[PathUse]:
+        """Its lexicon and model folders, and the caches it writes: the prepared WordNet folder
+        and, with embeddings, the embedding cache."""
+        uses = super().paths() + [PathUse(str(wordnet_dir()), "WordNet cache", folder=True, writes=True)]
+        if self.use_embeddings:
+            cache = Embedder(model_path=self.model_path, cache_dir=self.cache_dir).cache_file()
+            uses.append(PathUse(str(cache), "embedding cache", writes=True))
+        return uses
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, words: Iterable[str] = ()) -> "WordNetVocabulary":

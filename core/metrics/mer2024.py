@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-from core.errors import InputError
+from core.errors import InputError, quoted
 from core.labels import normalise_label
 from core.metrics.common import paired_clips, set_scores
+from core.progress import progress as progress_of
 
 
 @runtime_checkable
@@ -34,11 +38,18 @@ class IdentityGrouper:
         return [[word] for word in words]
 
 
+# Bounds on a groupings zip, checked before anything is inflated: a grouping is one short
+# string (800 bytes the largest of the 200 dev clips), one entry per clip.
+MAX_ENTRY_BYTES = 1 << 20
+MAX_ENTRIES = 1_000_000
+
+
 @dataclass
 class ZipGrouper:
     """The cached GPT-3.5 groupings: one `<clip>.npy` (a list of word lists) per clip.
 
-    groupings: the zip file (`openset-synonym-*.zip`).
+    groupings: the zip file (`openset-synonym-*.zip`). At most MAX_ENTRIES entries, each read
+    with a hard cap of MAX_ENTRY_BYTES whatever its header declares (a zip bomb is one error).
     """
 
     groupings: str = ""
@@ -57,14 +68,34 @@ class ZipGrouper:
                 raise InputError(f"{self.path}: groupings zip not found")
             try:
                 with zipfile.ZipFile(self.path) as archive:
-                    self._members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
-            except zipfile.BadZipFile as error:
+                    names = archive.namelist()
+            except (zipfile.BadZipFile, OSError, ValueError) as error:
                 raise InputError(f"{self.path}: not a zip file ({error})") from None
+            if len(names) > MAX_ENTRIES:
+                raise InputError(f"{self.path}: {len(names)} entries, more than the {MAX_ENTRIES} a groupings zip may hold")
+            self._members = {Path(n).stem: n for n in names if n.endswith(".npy")}
         return self._members
+
+    def _read(self, entry: str) -> bytes:
+        """One entry's bytes, never more than MAX_ENTRY_BYTES of them inflated."""
+        where = f"{self.path}, entry {quoted(entry)}"
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                declared = archive.getinfo(entry).file_size
+                if declared > MAX_ENTRY_BYTES:
+                    raise InputError(f"{where}: inflates to {declared} bytes, more than the {MAX_ENTRY_BYTES} a grouping may take")
+                with archive.open(entry) as handle:
+                    data = handle.read(MAX_ENTRY_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, KeyError, RuntimeError) as error:
+            raise InputError(f"{where}: unreadable ({type(error).__name__}: {error})") from None
+        if len(data) > MAX_ENTRY_BYTES:  # a header that lies about the size
+            raise InputError(f"{where}: inflates to more than the {MAX_ENTRY_BYTES} bytes a grouping may take")
+        return data
 
     def _parse(self, data: bytes, clip: str) -> list[list[str]]:
         # Each .npy holds one string: the LLM's answer, a Python list literal of word lists.
         try:
+            _check_npy_size(data)
             text = str(np.load(io.BytesIO(data), allow_pickle=False).item())
             groups = ast.literal_eval(text)
             if not all(isinstance(group, (list, tuple)) for group in groups):
@@ -81,10 +112,20 @@ class ZipGrouper:
             members = self._index()
             if clip not in members:
                 raise InputError(f"{self.path}: no cached grouping for clip {clip}")
-            with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(members[clip])
-            self._cache[clip] = self._parse(data, clip)
+            self._cache[clip] = self._parse(self._read(members[clip]), clip)
         return self._cache[clip]
+
+
+def _check_npy_size(data: bytes) -> None:
+    """ValueError unless the .npy header declares no more data than `data` holds: numpy
+    allocates what the header declares before reading, so a lying header would cost memory."""
+    stream = io.BytesIO(data)
+    major, _ = npy_format.read_magic(stream)
+    if major not in (1, 2):
+        raise ValueError(f".npy format version {major} is not read here")
+    shape, _, dtype = (npy_format.read_array_header_1_0 if major == 1 else npy_format.read_array_header_2_0)(stream)
+    if math.prod(shape) * dtype.itemsize > len(data):
+        raise ValueError(f"its header declares {math.prod(shape) * dtype.itemsize} bytes of data, the entry holds {len(data)}")
 
 
 @dataclass
@@ -109,12 +150,12 @@ def _mapper(groups: list[list[str]]):
 
 
 def mer2024_scores(
-    gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], grouper: Grouper | None = None
+    gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], grouper: Grouper | None = None, progress: bool = False
 ) -> Mer2024Scores:
-    """Accuracy_s, Recall_s and their mean over the gold clips."""
+    """Accuracy_s, Recall_s and their mean over the gold clips (progress: show the grouping's progress)."""
     grouper = grouper or IdentityGrouper()
     accuracies, recalls = [], []
-    for clip in paired_clips(gold, pred):
+    for clip in progress_of(paired_clips(gold, pred), "MER2024 grouping", enabled=progress):
         gold_words = [normalise_label(w) for w in gold[clip]]
         pred_words = [normalise_label(w) for w in pred[clip]]
         if not gold_words:

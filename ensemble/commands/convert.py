@@ -26,7 +26,9 @@ from omegaconf import OmegaConf
 from core.errors import InputError
 from core.files import atomic_write_text, check_output_path
 from core.safepickle import load_npz
-from ensemble.config import input_files, load_config, save_config
+from core.uses import PathUse
+from ensemble.config import config_inputs, load_config, save_config
+from ensemble.pipeline import build_parts
 from members.readers import read_outputs
 
 log = logging.getLogger(__name__)
@@ -102,12 +104,13 @@ def _file_name(member: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", member).strip("._") or "member"
 
 
-def convert_config(config, out: Path, config_path: str | Path | None = None) -> int:
+def convert_config(config, out: Path, config_path: str | Path | None = None, uses: list[PathUse] | None = None) -> int:
     """Convert a loaded config's description-npz members; write the new config to `out`.
+    uses: what the config's parts read and write, which no JSONL written may land on.
     Returns how many members were converted."""
     resolved = OmegaConf.to_container(config, resolve=True)
     folder = out.parent / out.stem
-    converted, used = 0, set()
+    todo, used = [], set()  # (member index, its npz, the JSONL to write)
     for index, member in enumerate(resolved.get("members") or []):
         path = member.get("path")
         if not path or not is_description_npz(path):
@@ -116,16 +119,19 @@ def convert_config(config, out: Path, config_path: str | Path | None = None) -> 
         while name in used:
             name += "_"
         used.add(name)
-        target = folder / f"{name}.jsonl"
+        todo.append((index, path, folder / f"{name}.jsonl"))
+    if not todo:
+        raise InputError(f"{config_path}: no member reads a description npz; nothing to convert")
+    for _, _, target in todo:  # all checked before any is written
+        check_output_path(target, uses or [])
+    for index, path, target in todo:
         count = convert_file(path, target)
         node = config.members[index]
         node.path = str(target.resolve())
         if "trust_pickle" in node:
             node.pop("trust_pickle")
-        converted += 1
-        log.info("%s: %d clips -> %s", member.get("name"), count, target)
-    if not converted:
-        raise InputError(f"{config_path}: no member reads a description npz; nothing to convert")
+        log.info("%s: %d clips -> %s", node.get("name"), count, target)
+    converted = len(todo)
     save_config(config, out)
     return converted
 
@@ -135,12 +141,13 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.input:
         if overrides:
             raise InputError(f"convert --input takes no overrides (got '{overrides[0]}')")
-        check_output_path(out, [args.input])
+        check_output_path(out, [PathUse(args.input, "--input")])
         count = convert_file(args.input, out)
         log.info("convert: %d clips -> %s", count, out)
         return 0
     config = load_config(args.config, overrides, data_root=args.data_root)
-    check_output_path(out, [args.config, *input_files(config)])
-    count = convert_config(config, out, args.config)
+    uses = [PathUse(args.config, "--config"), *config_inputs(config), *build_parts(config).paths()]
+    check_output_path(out, uses)
+    count = convert_config(config, out, args.config, uses)
     log.info("convert: %d members converted; run with --config %s", count, out)
     return 0

@@ -18,6 +18,7 @@ from core.factory import build
 from core.files import check_output_path
 from core.labels import write_label_csv
 from core.settings import default_cache_dir, default_lexicon
+from core.uses import PathUse, labelled
 from members.readers import read_outputs
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,12 @@ def extractor_config(overrides: list[str]) -> dict:
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
-    check_output_path(args.out, [args.input])
+    shared = {"lexicon": default_lexicon(args.data_root), "cache_dir": str(default_cache_dir())}
+    extractor = build("extractor", extractor_config(overrides), shared)
+    check_output_path(args.out, [PathUse(args.input, "--input"), *labelled("extractor", extractor.paths())])
     outputs = read_outputs(args.input, args.trust_pickle)
     if all(out.description is None for out in outputs.values()):
         raise InputError(f"{args.input}: holds labels, not descriptions; nothing to extract")
-    shared = {"lexicon": default_lexicon(args.data_root), "cache_dir": str(default_cache_dir())}
-    extractor = build("extractor", extractor_config(overrides), shared)
     descriptions = {name: out.description for name, out in outputs.items()}
     labels = extractor.extract_many(descriptions, args.member)
     empty = sum(1 for words in labels.values() if not words)

@@ -9,10 +9,13 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from core.errors import OutputError
 from core.files import atomic_write_text, check_output_path
 from core.labels import read_label_csv
-from ensemble.config import DEFAULT_CONFIG, input_files, load_config, save_config, trust_pickles
-from ensemble.pipeline import coverage_report, prepare, shared_settings
+from core.uses import PathUse
+from ensemble.commands.clip_args import add_clip_arguments, clips_of
+from ensemble.config import DEFAULT_CONFIG, config_inputs, load_config, save_config, trust_pickles
+from ensemble.pipeline import Parts, build_parts, coverage_report, prepare, shared_settings
 from judge.objective import Objective
 from judge.report import leave_one_out, plot_pr_curve, pr_curve
 from judge.scored import ScoredJudge
@@ -35,6 +38,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
+    add_clip_arguments(parser)
     parser.add_argument("--trust-pickle", action="store_true", help="let members load pickled description npz files (only files you trust)")
 
 
@@ -59,13 +63,21 @@ def versus_best_member(ensemble_folds: list[dict], members: dict[str, list[dict]
     }
 
 
+def tuning_cache(config) -> Path:
+    """The folder of the cached fits (JSON, core.jsoncache)."""
+    return Path(shared_settings(config)["cache_dir"]) / "tune"
+
+
 def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
-         use_cache: bool = True, loo: bool = True, grouper: str | None = None) -> tuple[dict, dict, object]:
-    """Returns (final judge params with type, report, final judge fitted on all gold clips)."""
+         use_cache: bool = True, loo: bool = True, grouper: str | None = None, parts: Parts | None = None,
+         clips=None) -> tuple[dict, dict, object]:
+    """Returns (final judge params with type, report, final judge fitted on all gold clips).
+    parts: the config's parts, built already (default built here); clips: the clips to use
+    (default the config's or every clip the cached members cover)."""
     objective = objective or config.tune.objective
     Objective.parse(objective)
     gold = read_label_csv(gold_path)
-    prepared = prepare(config)
+    prepared = prepare(config, clips=clips, parts=parts)
     shared = {**shared_settings(config), "objective": objective}
     spec = ScorerSpec(shared["lexicon"], groupings, grouper, shared["cache_dir"])
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
@@ -76,7 +88,7 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
             candidate._check_params()
         candidate.check_members(len(prepared.members))
     n_jobs = n_jobs or config.tune.n_jobs
-    cache = str(Path(shared["cache_dir"]) / "tune") if use_cache else None
+    cache = str(tuning_cache(config)) if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
     clips = gold_clips_of(prepared.ballots, gold)
     scorer = spec.build()
@@ -135,20 +147,41 @@ def _print_table(report: dict) -> None:
 
 def _default_beside(path: str, suffix: str) -> str:
     p = Path(path)
-    return str(p.with_name(p.stem + suffix))
+    return str(p.with_name(p.stem + suffix)) if p.name else ""  # no name: --out itself is refused
+
+
+def outputs_of(args) -> dict[str, str]:
+    """The files this command may write, by flag (with the defaults it gives them)."""
+    outputs = {"--out": args.out, "--state": args.state or _default_beside(args.out, ".judge.json")}
+    if args.report:
+        outputs.update({"--report": args.report, "--plot": args.plot or _default_beside(args.report, ".png")})
+    return outputs
+
+
+def check_outputs(args, config, parts: Parts, clips=None) -> None:
+    """Every output off what the run reads or writes, and off each other."""
+    uses = [PathUse(str(args.config or DEFAULT_CONFIG), "--config"), PathUse(args.gold, "--gold"),
+            PathUse(args.groupings or "", "--groupings"), PathUse(args.clips or "", "--clips"),
+            PathUse(args.subtitles or "", "--subtitles"), *config_inputs(config), *parts.paths(),
+            *(use for clip in clips or () for use in clip.paths())]
+    if not args.no_cache:
+        uses.append(PathUse(str(tuning_cache(config)), "tuning cache", folder=True, writes=True))
+    written: list[PathUse] = []
+    for flag, path in outputs_of(args).items():
+        check_output_path(path, [*uses, *written])
+        written.append(PathUse(path, flag, writes=True))
 
 
 def main(args, overrides) -> int:
     config = load_config(args.config, overrides, data_root=args.data_root)
-    inputs = [args.config or DEFAULT_CONFIG, args.gold, args.groupings, *input_files(config)]
-    for out in (args.out, args.state, args.report, args.plot):
-        if out is not None:
-            check_output_path(out, inputs)
     working = config.copy()
     if args.trust_pickle:  # for this command only: the tuned config written below does not keep it
         log.info("trusting pickled files of members: %s", ", ".join(trust_pickles(working)) or "none")
+    parts = build_parts(working)
+    clips = clips_of(args)
+    check_outputs(args, working, parts, clips)
     params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo,
-                                 args.grouper)
+                                 args.grouper, parts, clips)
     _print_table(report)
     tuned = config.copy()
     judge = dict(params)
@@ -156,18 +189,22 @@ def main(args, overrides) -> int:
     if "objective" in fields:
         judge["objective"] = report["objective"]
     if isinstance(final, ScoredJudge):
-        state = args.state or _default_beside(args.out, ".judge.json")
+        state = outputs_of(args)["--state"]
         final.save_state(state)
         judge["state"] = state
         log.info("wrote judge state %s", state)
     OmegaConf.update(tuned, "judge", judge, merge=False)
     tuned.tune.objective = report["objective"]
     if args.report:
-        plot = args.plot or _default_beside(args.report, ".png")
+        plot = outputs_of(args)["--plot"]
         title = f"{Path(args.config or DEFAULT_CONFIG).name}: {params.get('type')} judge, {report['n_clips']} gold clips, {report['folds']}-fold CV"
         tmp = plot + ".tmp.png"
-        plot_pr_curve(report["pr_curve"], report["members"], report["ensemble"]["cv"], tmp, title)
-        os.replace(tmp, plot)
+        try:
+            plot_pr_curve(report["pr_curve"], report["members"], report["ensemble"]["cv"], tmp, title)
+            os.replace(tmp, plot)
+        except OSError as error:
+            Path(tmp).unlink(missing_ok=True)
+            raise OutputError(f"{plot}: cannot write the plot: {error.strerror or error}") from None
         report["pr_curve"]["png"] = plot
         atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
         log.info("wrote report %s and %s", args.report, plot)

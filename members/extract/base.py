@@ -9,9 +9,11 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
 from core.params import Params
+from core.progress import progress
+from core.uses import DeclaresPaths
 
 
-class Extractor(Params, ABC):
+class Extractor(Params, DeclaresPaths, ABC):
     """extract(description, member) -> surface emotion words, in the order the text gives them."""
 
     def fit(
@@ -28,5 +30,5 @@ class Extractor(Params, ABC):
 
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         """{clip: words} for {clip: description}; subclasses may run these concurrently."""
-        return {clip: self.extract(text, member) for clip, text in descriptions.items()}
+        return {clip: self.extract(text, member) for clip, text in progress(descriptions.items(), "extract", total=len(descriptions))}
 

@@ -58,6 +58,8 @@ class LearnedExtractor(Extractor):
     C: float = 0.1
     objective: str = "m_avg"
     rules: RuleExtractor | None = field(default=None, init=False, repr=False)
+
+    path_params = {"lexicon": "folder", "state": "file"}
     feature_names_: list[str] | None = field(default=None, init=False, repr=False)
     model_: LogisticModel | None = field(default=None, init=False, repr=False)
     threshold_: float = field(default=0.5, init=False, repr=False)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Mapping
 
 from core.files import atomic_write_text
+from core.uses import PathUse
 from core.labels import normalise_label
+from core.progress import progress
 from members.extract.base import Extractor
 from members.http import ChatClient
 
@@ -87,6 +89,10 @@ class LLMExtractor(Extractor):
         text = json.dumps([self.model, self.prompt, description], ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def paths(self) -> list[PathUse]:
+        """The folder of its cached answers."""
+        return [PathUse(str(Path(self.cache_dir) / "llm"), "cache", folder=True, writes=True)] if self.cache_dir else []
+
     def _cache_path(self, description: str) -> Path | None:
         if not self.cache_dir:
             return None
@@ -117,5 +123,5 @@ class LLMExtractor(Extractor):
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         clips = list(descriptions)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            results = list(pool.map(lambda clip: self.extract(descriptions[clip], member), clips))
+            results = list(progress(pool.map(lambda clip: self.extract(descriptions[clip], member), clips), "extract", total=len(clips)))
         return dict(zip(clips, results))

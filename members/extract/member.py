@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.factory import build
+from core.uses import PathUse, labelled
 from members.base import Clip, Member, MemberOutput
 
 
@@ -52,6 +53,17 @@ class ExtractingMember(Member):
         return self._inner
 
     @property
+    def extractor_part(self):
+        """The extractor, built on first use."""
+        if self._extractor is None:
+            self._extractor = build("extractor", self.extractor, self._shared(), label=f"member '{self.name}': extractor")
+        return self._extractor
+
+    def paths(self) -> list[PathUse]:
+        """What the wrapped member and the extractor read and write."""
+        return labelled("member", self.inner.paths()) + labelled("extractor", self.extractor_part.paths())
+
+    @property
     def setup_on_demand(self) -> bool:  # as the wrapped member
         return self.inner.setup_on_demand
 
@@ -74,9 +86,7 @@ class ExtractingMember(Member):
             if out.ok and out.labels is None and (clip, out.description or "") not in self._extracted
         }
         if pending:
-            if self._extractor is None:
-                self._extractor = build("extractor", self.extractor, self._shared(), label=f"member '{self.name}': extractor")
-            found = self._extractor.extract_many(pending, self.name)
+            found = self.extractor_part.extract_many(pending, self.name)
             for clip, text in pending.items():
                 self._extracted[(clip, text)] = found[clip]
         return {

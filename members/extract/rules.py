@@ -62,6 +62,8 @@ class RuleExtractor(Extractor):
     resolve_negation: bool = True
     max_chars: int = 20000
     index_: FormIndex | None = field(default=None, init=False, repr=False)
+
+    path_params = {"lexicon": "folder"}
     warned_cjk_: bool = field(default=False, init=False, repr=False)
 
     def _index(self) -> FormIndex:

@@ -108,6 +108,7 @@ class AffectGPTMember(LiveMember):
 
     # Where and how it runs, not what it answers.
     runtime_fields = LiveMember.runtime_fields | {"python", "gpu", "timeout"}
+    path_params = {"checkout": "folder", "python": "file"}
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.progress import progress
+from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient
 from members.live import prompts
-from members.live.cache import ClipCache, clip_key
-from members.media import MediaError, extract_audio, sample_frames
+from members.live.cache import ClipCache, clip_key, file_digest
+from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ class LiveMember(Member):
 
     prompt: the prompt template ({subtitle_line}, {subtitle}, {audio_clause} are filled per
     clip; see members.live.prompts). use_subtitle: put the clip's subtitle in the prompt.
-    num_frames / fps / max_pixels: frame sampling (members.media.sample_frames); num_frames 0
-    sends no frames. use_audio: extract the audio track and hand it to the model (a clip
-    without one fails). max_new_tokens: the answer's length limit.
+    num_frames / fps / max_pixels / max_frames: frame sampling (members.media.sample_frames);
+    num_frames 0 sends no frames; no clip sends more than max_frames (fps mode thins to it).
+    use_audio: extract the audio track and hand it to the model (a clip without one fails).
+    max_new_tokens: the answer's length limit.
     two_stage: {} for one stage; else the text model that merges the description (asked for
     without the subtitle) with the subtitle: {url, model, ...} as for members.http.ChatClient.
     cache_dir: the cache root (handed down by the run); '' keeps no per-clip cache.
@@ -68,6 +70,7 @@ class LiveMember(Member):
     num_frames: int = 8
     fps: float = 0.0
     max_pixels: int = 448 * 448
+    max_frames: int = MAX_FRAMES
     use_audio: bool = False
     max_new_tokens: int = 256
     two_stage: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +87,8 @@ class LiveMember(Member):
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         if self.num_frames < 0 or self.fps < 0:
             raise ValueError("num_frames and fps must be ≥ 0")
+        if self.max_frames < 1 or self.num_frames > self.max_frames:
+            raise ValueError(f"num_frames ({self.num_frames}) must be at most max_frames ({self.max_frames}, ≥ 1)")
 
     # ---- to implement -------------------------------------------------------------------------
     @abstractmethod
@@ -108,6 +113,20 @@ class LiveMember(Member):
             return None
         return ClipCache(Path(self.cache_dir) / "live", type(self).__name__, self.cache_params())
 
+    def paths(self) -> list[PathUse]:
+        """Its declared paths, its per-clip cache and the folder of its extracted audio."""
+        uses = super().paths()
+        cache = self.clip_cache()
+        if cache is not None:
+            uses.append(PathUse(str(cache.path), "cache", writes=True))
+        if self.use_audio:
+            uses.append(PathUse(str(self._audio_folder()), "audio cache", folder=True, writes=True))
+        return uses
+
+    def _audio_folder(self) -> Path:
+        # Never beside the video: a dataset folder may be read-only, and is the user's.
+        return Path(self.cache_dir) / "audio" if self.cache_dir else Path(tempfile.gettempdir()) / "ovmer-audio"
+
     # ---- preparing a clip ---------------------------------------------------------------------
     def _audio_path(self, clip: Clip) -> str | None:
         if not self.use_audio:
@@ -118,9 +137,10 @@ class LiveMember(Member):
             return str(clip.audio)
         if clip.video is None:
             raise MediaError(f"clip {clip.name}: no video or audio file given")
-        # Never beside the video: a dataset folder may be read-only, and is the user's.
-        folder = Path(self.cache_dir) / "audio" if self.cache_dir else Path(tempfile.gettempdir()) / "ovmer-audio"
-        wav = folder / f"{digest([str(clip.video), clip_key(clip)])[:24]}.wav"
+        content = file_digest(clip.video)  # keyed by the video's bytes: another video is another wav
+        if content is None:
+            raise MediaError(f"{clip.video}: video not found or not a regular file")
+        wav = self._audio_folder() / f"{digest(['audio', content])[:24]}.wav"
         return str(wav if wav.is_file() else extract_audio(clip.video, wav))
 
     def _prompt(self, clip: Clip) -> str:
@@ -137,17 +157,18 @@ class LiveMember(Member):
         if self.num_frames or self.fps:
             if clip.video is None:
                 raise MediaError(f"clip {clip.name}: no video file given")
-            frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels)
+            frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels, self.max_frames)
         return Request(clip=clip, prompt=self._prompt(clip), frames=frames, audio=self._audio_path(clip))
 
     def _prepare_all(self, clips: list[Clip]) -> list[Request | Exception]:
         """prepare() for each clip, decoding in threads (FFmpeg releases the GIL); a clip whose
-        media cannot be read gets its error in place."""
+        media cannot be read, or whose decoding fails in any way (MemoryError included), gets its
+        error in place: that clip fails, the others go on."""
 
         def one(clip: Clip) -> Request | Exception:
             try:
                 return self.prepare(clip)
-            except (InputError, OSError) as error:
+            except Exception as error:  # noqa: BLE001 - a hostile file must not end the run
                 return error
 
         if len(clips) == 1 or self.prepare_workers <= 1:
@@ -187,7 +208,13 @@ class LiveMember(Member):
             answers = list(answers)
             for i, text in zip(todo, merged):
                 answers[i] = text
-        return [answer if isinstance(answer, BaseException) else self.parse(str(answer)) for answer in answers]
+        return [answer if isinstance(answer, BaseException) else self._parse_one(str(answer)) for answer in answers]
+
+    def _parse_one(self, text: str) -> tuple[str, list[str] | None] | Exception:
+        try:
+            return self.parse(text)
+        except Exception as error:  # noqa: BLE001 - an answer that breaks the parser fails its clip only
+            return error
 
     def parse(self, text: str) -> tuple[str, list[str] | None]:
         """(description, labels) of one final answer; a member with its own answer form overrides it."""
@@ -199,7 +226,7 @@ class LiveMember(Member):
         outputs: dict[str, MemberOutput] = {}
         pending: list[tuple[Clip, str]] = []
         for clip in clips:
-            key = clip_key(clip)
+            key = clip_key(clip, cache.digests if cache else None)
             if key in done:
                 outputs[clip.name] = done[key]
             else:
@@ -208,7 +235,7 @@ class LiveMember(Member):
             log.info("member '%s': %d of %d clips from its cache %s", self.name, len(outputs), len(clips), cache.path)
         if pending:
             self.setup()  # idempotent; not at all when the cache holds every clip
-        bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
+        bar = progress(total=len(pending), desc=self.name, enabled=self.progress)
         try:
             for start in range(0, len(pending), self.batch_size):
                 batch = pending[start:start + self.batch_size]
@@ -218,7 +245,7 @@ class LiveMember(Member):
                     if isinstance(prepared, Request):
                         requests.append(prepared)
                     else:
-                        outputs[clip.name] = MemberOutput(error=str(prepared), elapsed=0.0)
+                        outputs[clip.name] = MemberOutput(error=_describe(prepared), elapsed=0.0)
                 ready = [(clip, key) for clip, key in batch if clip.name not in outputs]
                 results = self._finish(requests, self._run_batch(requests)) if requests else []
                 share = (time.perf_counter() - began) / max(1, len(requests))
@@ -235,3 +262,8 @@ class LiveMember(Member):
         finally:
             bar.close()
         return outputs
+
+
+def _describe(error: BaseException) -> str:
+    """A clip's error line: a media error says what it is; anything else by its type too."""
+    return str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"

@@ -188,6 +188,7 @@ class VisionLanguageMember(LiveMember):
     # Where and how the model runs does not change its (greedy) answers.
     runtime_fields = LiveMember.runtime_fields | {"backend", "python", "device", "timeout", "load_timeout",
                                                   "trust_remote_code"}
+    path_params = {"model_path": "folder", "python": "file"}
 
     def __post_init__(self) -> None:
         super().__post_init__()
