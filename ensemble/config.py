@@ -82,12 +82,12 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
 
 def _smoke(what: str, *, _root_):
     # Imported on first use only: it brings the media and model libraries with it.
-    return importlib.import_module("ensemble.smoke").resolve(what, _root_=_root_)
+    return importlib.import_module("testkit.smoke").resolve(what, _root_=_root_)
 
 
 def register_smoke() -> None:
     """Make `${smoke:...}` (configs/smoke_live.yaml's tiny models, videos and local server,
-    ensemble/smoke.py) available to configs; idempotent."""
+    testkit/smoke.py) available to configs; idempotent."""
     if OmegaConf.has_resolver("smoke"):
         return
     # omegaconf 2.4 renamed register_new_resolver to register_resolver (2.3's register_resolver

@@ -32,8 +32,8 @@ from core.files import atomic_write_text
 from core.metrics import mer2024
 from core.metrics.mer2024 import ZipGrouper
 from ensemble.cli import main as cli
-from members.media import write_test_video
-from tests.support import DATA, GOLD, baseline_file, run_cli
+from testkit.media import write_test_video
+from tests.support import DATA, baseline_file, run_cli
 
 CACHED = baseline_file("Video-ChatGPT")
 RUN = ["run", "--data-root", str(DATA), f"members=[{{name: m, path: {CACHED}}}]", "judge={type: kofn, k: 1}"]

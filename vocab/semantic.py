@@ -99,6 +99,10 @@ class WordNetVocabulary(Vocabulary):
                 self._place_unfitted_without_lexicon(word)
         return self.clusters_[word]
 
+    def surface(self, word: str) -> str:
+        normal = self.normalizer_.normalize(word)
+        return normal.key if normal.kind == "translated" else word
+
     # -- placing words -------------------------------------------------------------------------
     def _representative(self, form: str) -> str:
         return self.lexicon_.map_m2(form) or form
@@ -131,7 +135,7 @@ class WordNetVocabulary(Vocabulary):
 
     def _symbolic_anchor(self, normal: Normalized) -> str | None:
         """A lexicon form reached by normalisation or WordNet synonymy, else None."""
-        if normal.kind not in ("word", "phrase") or self.lexicon_ is None:
+        if normal.kind not in ("word", "phrase", "translated") or self.lexicon_ is None:
             return None
         if self.normalizer_.known(normal.key):
             return normal.key
