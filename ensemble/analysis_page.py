@@ -260,7 +260,7 @@ function membersCell(row) {
   for (const [member, said] of Object.entries(row.members)) {
     const line = el("div");
     line.appendChild(el("b", member + ": "));
-    if (Array.isArray(said)) line.appendChild(document.createTextNode(said.join(", ")));
+    if (Array.isArray(said)) line.appendChild(said.length ? document.createTextNode(said.join(", ")) : el("i", "no label"));
     else line.appendChild(el("span", "error: " + said.error, "error"));
     box.appendChild(line);
   }

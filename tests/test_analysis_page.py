@@ -314,4 +314,5 @@ def test_words_from_files_are_shown_as_text_never_as_markup(tmp_path):
     assert "m<i>1</i>: " + word in row[9] and "error: <b>bad</b>" in row[9]
     assert "<p> 0.500" in row[8]
     # Only the page's own markup inside cells: a bold member name per member line, spans and divs.
-    assert set(visible.tags_in_cells) <= {"span", "div", "b"} and visible.tags_in_cells.count("b") == 2
+    assert set(visible.tags_in_cells) <= {"span", "div", "b", "i"} and visible.tags_in_cells.count("b") == 2
+    assert "i" not in visible.tags_in_cells  # every member here named a label ("no label" is in italics)
