@@ -8,6 +8,10 @@ Prints one JSON object on stdout (and a table on stderr).
 
     python experiments/repeated_cv.py --gold ../shared/data/ovmerd/gold_dev.csv [--seeds 11 12 13]
         [--rows default,ovmerd/category,...] [--objective ew_l1_f|mer2024_avg] [--groupings local] [--jobs 2]
+        [--exclude experiments/lockbox.txt]
+
+--exclude FILE removes the clips it lists (one name a line, `#` comments) from the gold before
+anything else: from folds, tuning and scores alike (issue 16's lockbox).
 
 Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/views.py).
 """
@@ -236,6 +240,29 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
     }
 
 
+def read_clip_list(path: str) -> set[str]:
+    """Clip names, one a line; `#` starts a comment, blank lines are skipped."""
+    names = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            names.add(name)
+    return names
+
+
+def exclude_clips(gold: dict, path: str | None) -> dict:
+    """`gold` without the clips listed in `path` (None: unchanged); logs how many remain."""
+    if not path:
+        return gold
+    excluded = read_clip_list(path)
+    unknown = sorted(excluded - set(gold))
+    if unknown:  # a typo would leave a lockbox clip in the design folds
+        raise SystemExit(f"error: {path}: clip {unknown[0]} is not in the gold file ({len(unknown)} such)")
+    kept = {c: labels for c, labels in gold.items() if c not in excluded}
+    log.info("--exclude %s: %d of %d gold clips removed, %d remain", path, len(gold) - len(kept), len(gold), len(kept))
+    return kept
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", required=True)
@@ -247,13 +274,14 @@ def main() -> int:
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--trust-pickle", action="store_true", help="rows '+desc' read the pickled description npz files")
     parser.add_argument("--data-root")
+    parser.add_argument("--exclude", help="file of clip names (one a line, # comments) left out of folds, tuning and scores")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("judge.tuning", "ensemble.pipeline"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    gold = read_label_csv(args.gold)
+    gold = exclude_clips(read_label_csv(args.gold), args.exclude)
     cache = None if args.no_cache else str(ROOT / ".cache" / "tune")
-    out = {"gold": args.gold, "seeds": args.seeds, "objective": args.objective, "rows": {}}
+    out = {"gold": args.gold, "exclude": args.exclude, "n_gold_clips": len(gold), "seeds": args.seeds, "objective": args.objective, "rows": {}}
     for name in args.rows.split(","):
         path, grid = ROWS[name]
         out["rows"][name] = run_row(name, path, grid, gold, args.seeds, args.objective, args.groupings, args.jobs, cache, args.data_root, args.trust_pickle)
