@@ -35,6 +35,7 @@ from core.jsoncache import JsonCache  # noqa: E402
 from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
+from experiments.size_prior import source_digest  # noqa: E402
 from judge.tuning import (  # noqa: E402
     CVResult,
     ScorerSpec,
@@ -108,6 +109,21 @@ ROWS = {
                                       VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"]}}),
 }
 
+# Issue 16 (design on the 150 clips outside experiments/lockbox.txt, fold seeds 21-23): the
+# size-prior decision rule (experiments/size_prior.py, a prototype) against today's rule and a
+# plain cap at 8, for each member set: 32 views flat, pooled every view, pooled best 2 views.
+SIZE_PRIOR, SIZE_PRIOR_FLAT = "experiments.size_prior:SizePriorViewCategory", "experiments.size_prior:SizePriorCategory"
+_CODE = {"code": [source_digest()]}
+_MEMBER_SETS = {"flat": ("category", SIZE_PRIOR_FLAT, {}), "pooled": (VIEW_CATEGORY, SIZE_PRIOR, {}),
+                "select2": (VIEW_CATEGORY, SIZE_PRIOR, {"views_per_model": [2]})}
+for _set, (_today, _prior, _extra) in _MEMBER_SETS.items():
+    for _utility, _short in (("expected_pr", "pr"), ("expected_f", "f")):
+        _base = {**CATEGORY, **_extra, "utility": [_utility]}
+        ROWS[f"h16/{_set}_{_short}"] = (VIEWS, {_today: _base})
+        ROWS[f"h16/{_set}_{_short}_cap8"] = (VIEWS, {_today: {**_base, "max_labels": [8]}})
+        ROWS[f"h16/{_set}_{_short}_support"] = (VIEWS, {_prior: {**_base, **_CODE, "gammas": [[0.0]]}})
+        ROWS[f"h16/{_set}_{_short}_prior"] = (VIEWS, {_prior: {**_base, **_CODE}})
+
 registry.register("judge", "view_category", "judge.views:ViewCategory")
 registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
@@ -178,6 +194,12 @@ def add_description_views(config, trust_pickle: bool) -> None:
                                    "path": str(entry.path).replace("-openset.npz", ".npz")})
 
 
+def label_counts(counts: list[int]) -> dict:
+    """Mean, max and share of clips above 8 (percent) of a list of labels-per-clip counts."""
+    counts = np.asarray(counts)
+    return {"mean": round(float(counts.mean()), 2), "max": int(counts.max()), "share_above_8": round(100 * float((counts > 8).mean()), 1)}
+
+
 def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, data_root, trust_pickle=False) -> dict:
     config = load_config(ROOT / path.removesuffix("+desc"), data_root=data_root)
     if path.endswith("+desc"):
@@ -193,7 +215,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
     candidates = grid_of(config, grid)
     clips = gold_clips_of(prepared.ballots, gold)
     per_seed = {}
-    all_folds, all_gain_f, all_gain_m, best_member_folds = [], [], [], []
+    all_folds, all_gain_f, all_gain_m, best_member_folds, all_counts = [], [], [], [], []
     for seed in seeds:
         started = time.time()
         result = evaluate(candidates, prepared.ballots, gold, tune_spec, objective, seed, shared, jobs, cache)
@@ -208,6 +230,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
         gain_f = [round(e["ew_l1_f"] - b["ew_l1_f"], 2) for e, b in zip(folds, members[best])]
         gain_m = [round(e["m_avg"] - b["m_avg"], 2) for e, b in zip(folds, members[best])]
         per_seed[seed] = {
+            "labels": label_counts([len(result.out_of_fold.get(c, [])) for c in clips]),
             "cv": {k: {s: round(v, 2) for s, v in d.items()} for k, d in summarise(folds).items()},
             "fold_params": result.fold_params,
             "best_member": best,
@@ -217,6 +240,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
             "seconds": round(time.time() - started, 1),
         }
         all_folds += folds
+        all_counts += [len(result.out_of_fold.get(c, [])) for c in clips]
         all_gain_f += gain_f
         all_gain_m += gain_m
         best_member_folds += members[best]
@@ -233,6 +257,9 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
         # mean and std over all held-out folds of all seeds; seed_std: spread of the seed means
         "summary": {k: {"mean": round(float(np.mean(v)), 2), "std": round(float(np.std([f[k] for f in all_folds])), 2),
                         "seed_std": round(float(np.std(v)), 2)} for k, v in seed_means.items()},
+        # labels per clip of the held-out predictions (all seeds), beside gold's
+        "labels": label_counts(all_counts),
+        "gold_labels": label_counts([len(gold[c]) for c in clips]),
         "folds_above_best_member": {"ew_l1_f": int(sum(g > 0 for g in all_gain_f)), "m_avg": int(sum(g > 0 for g in all_gain_m)),
                                     "of": len(all_gain_f)},
         "min_gain": {"ew_l1_f": min(all_gain_f), "m_avg": min(all_gain_m)},
@@ -290,6 +317,7 @@ def main() -> int:
         line = f"{name:34s} EW-L1 F {s['ew_l1_f']['mean']:5.2f} ± {s['ew_l1_f']['std']:4.2f}  M-avg {s['m_avg']['mean']:5.2f} ± {s['m_avg']['std']:4.2f}"
         if "mer2024_avg" in s:
             line += f"  MER2024 {s['mer2024_avg']['mean']:5.2f} ± {s['mer2024_avg']['std']:4.2f}"
+        line += f"  labels {row['labels']['mean']:.2f} max {row['labels']['max']} >8 {row['labels']['share_above_8']}%"
         line += f"  folds > best member {row['folds_above_best_member']['ew_l1_f']}/{row['folds_above_best_member']['of']}"
         print(line, file=sys.stderr)
     print(json.dumps(out, indent=1))
