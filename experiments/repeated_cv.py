@@ -123,6 +123,12 @@ for _set, (_today, _prior, _extra) in _MEMBER_SETS.items():
         ROWS[f"h16/{_set}_{_short}_cap8"] = (VIEWS, {_today: {**_base, "max_labels": [8]}})
         ROWS[f"h16/{_set}_{_short}_support"] = (VIEWS, {_prior: {**_base, **_CODE, "gammas": [[0.0]]}})
         ROWS[f"h16/{_set}_{_short}_prior"] = (VIEWS, {_prior: {**_base, **_CODE}})
+# gamma chose the grid's edge (0.4) on most training folds: a wider grid, and fixed gammas to
+# show what the prior does to the label counts.
+_POOLED_PR = {**CATEGORY, "utility": ["expected_pr"], **_CODE}
+ROWS["h16/pooled_pr_prior_wide"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2]]}})
+for _gamma in (0.4, 1.6, 6.4):
+    ROWS[f"h16/pooled_pr_gamma{_gamma}"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[_gamma]]}})
 
 registry.register("judge", "view_category", "judge.views:ViewCategory")
 registry.register("judge", "view_stacker", "judge.views:ViewStacker")
@@ -195,9 +201,10 @@ def add_description_views(config, trust_pickle: bool) -> None:
 
 
 def label_counts(counts: list[int]) -> dict:
-    """Mean, max and share of clips above 8 (percent) of a list of labels-per-clip counts."""
+    """Mean, max, share of clips above 8 (percent) and histogram (clips with 0, 1, ... labels) of labels-per-clip counts."""
     counts = np.asarray(counts)
-    return {"mean": round(float(counts.mean()), 2), "max": int(counts.max()), "share_above_8": round(100 * float((counts > 8).mean()), 1)}
+    return {"mean": round(float(counts.mean()), 2), "max": int(counts.max()), "share_above_8": round(100 * float((counts > 8).mean()), 1),
+            "histogram": np.bincount(counts).tolist()}
 
 
 def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, data_root, trust_pickle=False) -> dict:
