@@ -127,6 +127,12 @@ for _set, (_today, _prior, _extra) in _MEMBER_SETS.items():
 # show what the prior does to the label counts.
 _POOLED_PR = {**CATEGORY, "utility": ["expected_pr"], **_CODE}
 ROWS["h16/pooled_pr_prior_wide"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2]]}})
+# The prior pulls answers to gold's mode (2), under gold's mean (3.4): more labels by a floor
+# (min_labels) or by covered synonyms (fill_covered, which leaves the EW scores unchanged).
+ROWS["h16/pooled_pr_support_min2"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [2]}})
+ROWS["h16/pooled_pr_prior_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "min_labels": [3]}})
+ROWS["h16/pooled_pr_prior_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "fill_covered": [True]}})
+ROWS["h16/pooled_pr_support_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "fill_covered": [True]}})
 for _gamma in (0.4, 1.6, 6.4):
     ROWS[f"h16/pooled_pr_gamma{_gamma}"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[_gamma]]}})
 

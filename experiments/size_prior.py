@@ -106,19 +106,43 @@ def greedy_paths(batch: CategoryBatch, utility: str, threshold: float) -> list[C
     return out
 
 
-def best_prefix(path: ClipPath, log_prior: np.ndarray, gamma: float) -> list[int]:
-    """The prefix with the largest U(n) (at least one cluster; ties: the shorter)."""
+def best_prefix(path: ClipPath, log_prior: np.ndarray, gamma: float, min_labels: int = 1) -> list[int]:
+    """The prefix with the largest U(n) among those of at least `min_labels` clusters (ties: the shorter)."""
     if not path.slots:
         return []
     sizes = np.minimum(path.n_words, len(log_prior))  # index len(log_prior): above the support
     prior = np.append(log_prior, -np.inf)[sizes]
     with np.errstate(invalid="ignore"):
         scores = path.values + np.where(np.isfinite(prior), gamma * prior, -np.inf)
-    best, best_score = 0, scores[0]
-    for n in range(1, len(scores)):
+    first = min(max(min_labels, 1), len(scores)) - 1
+    best, best_score = first, scores[first]
+    for n in range(first + 1, len(scores)):
         if scores[n] > best_score + 1e-12:
             best, best_score = n, scores[n]
     return path.slots[: best + 1]
+
+
+def covered_words(batch: CategoryBatch, clip: int, kept: list[int]) -> list[int]:
+    """The clip's other clusters whose every category (under every modelled mapping) the kept
+    clusters already cover: adding them leaves each mapping's category set, so the EW scores, unchanged."""
+    start, end = int(batch.slot_start[clip]), int(batch.slot_start[clip + 1])
+    cands = batch.slot_cands[start:end]
+    covered = {int(x) for j in kept for x in cands[j] if x >= 0}
+    return [j for j in range(end - start)
+            if j not in kept and (cands[j] >= 0).any() and all(int(x) in covered for x in cands[j] if x >= 0)]
+
+
+def with_covered(batch: CategoryBatch, clip: int, kept: list[int], budget: int) -> list[int]:
+    """`kept`, then its covered clusters (cluster order) while the clip has fewer than `budget` words."""
+    words = {batch.words[clip][j] for j in kept}
+    out = list(kept)
+    for j in covered_words(batch, clip, kept):
+        if len(words) >= budget:
+            break
+        if batch.words[clip][j] not in words:
+            words.add(batch.words[clip][j])
+            out.append(j)
+    return out
 
 
 class SizePriorRule:
@@ -132,9 +156,17 @@ class SizePriorRule:
         if not self.gammas or any(not isinstance(g, (int, float)) or not math.isfinite(g) or g < 0 for g in self.gammas):
             raise InputError(f"judge '{self.kind}': gammas must be numbers >= 0, got {self.gammas!r}")
 
+    def _finish(self, batch: CategoryBatch, chosen: list[list[int]]) -> list[list[int]]:
+        """fill_covered: each clip's answer topped up with covered synonyms up to the training gold's
+        mean count (rounded), a count-only change: the EW scores stay as they are."""
+        if not self.fill_covered:
+            return chosen
+        return [with_covered(batch, c, kept, self.fill_to_) for c, kept in enumerate(chosen)]
+
     def _fit_prior(self, ballots: Sequence[ClipBallot], gold: Mapping[str, Sequence[str]]) -> None:
         counts = [len(gold[b.clip]) for b in ballots if b.clip in gold]
         self.log_prior_ = log_size_prior(counts)
+        self.fill_to_ = int(round(float(np.mean(counts))))
 
     def _calibrate(self, views, scorer) -> float:
         objective = self._calibration_objective()
@@ -144,7 +176,7 @@ class SizePriorRule:
         for threshold in GRIDS[self.utility]:
             paths = greedy_paths(batch, self.utility, threshold)
             for gamma in self.gammas:
-                chosen = [best_prefix(path, self.log_prior_, gamma) for path in paths]
+                chosen = self._finish(batch, [best_prefix(path, self.log_prior_, gamma, self.min_labels) for path in paths])
                 value = objective.value(scorer(clips, _answers(batch.clips, batch.words, chosen)))
                 if value > best_value + 1e-12:
                     best, best_value = (float(threshold), float(gamma)), value
@@ -155,7 +187,8 @@ class SizePriorRule:
         answers: dict[str, list[str]] = {}
         for start in range(0, len(ballots), BATCH_CLIPS):
             batch = build_batch(self, ballots[start: start + BATCH_CLIPS])
-            chosen = [best_prefix(path, self.log_prior_, self.gamma_) for path in greedy_paths(batch, self.utility, self.threshold_)]
+            paths = greedy_paths(batch, self.utility, self.threshold_)
+            chosen = self._finish(batch, [best_prefix(path, self.log_prior_, self.gamma_, self.min_labels) for path in paths])
             answers.update(_answers(batch.clips, batch.words, chosen))
         return answers
 
@@ -165,6 +198,7 @@ class SizePriorCategory(SizePriorRule, CategoryJudge):
     """Every member its own voter (today's `category` judge) with the size-prior rule."""
 
     gammas: tuple = GAMMAS
+    fill_covered: bool = False
     code: str = ""
     kind = "size_prior_category"
 
@@ -185,6 +219,7 @@ class SizePriorViewCategory(SizePriorRule, ViewCategory):
     """Views pooled into models (today's `view_category` judge) with the size-prior rule."""
 
     gammas: tuple = GAMMAS
+    fill_covered: bool = False
     code: str = ""
     kind = "size_prior_view_category"
 

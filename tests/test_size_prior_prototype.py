@@ -13,7 +13,8 @@ from core.labels import read_label_csv
 from ensemble.config import load_config
 from ensemble.pipeline import prepare, shared_settings
 from experiments.repeated_cv import exclude_clips, split_models
-from experiments.size_prior import ClipPath, SizePriorViewCategory, best_prefix, greedy_paths, log_size_prior
+from experiments.size_prior import ClipPath, SizePriorViewCategory, best_prefix, covered_words, greedy_paths, log_size_prior, with_covered
+from judge.category_batch import CategoryBatch
 from judge.category_batch import build_batch, choose_batch
 from judge.views import ViewCategory
 from tests.support import DATA, GOLD, REPO
@@ -30,6 +31,23 @@ def test_best_prefix_weighs_the_prior_and_never_leaves_the_support():
     prior = np.log(np.array([1e-9, 0.2, 0.7]))  # support 1..2
     assert best_prefix(path, prior, 0.0) == [5, 3]  # 1.6 at n = 3 lies above the support
     assert best_prefix(path, np.log([1e-9, 0.9, 0.01]), 0.2) == [5]  # 1.0 + 0.2 log .9 > 1.5 + 0.2 log .01
+
+
+def test_min_labels_is_a_floor_on_the_prefix():
+    path = ClipPath([5, 3, 7], np.array([1.0, 0.5, 0.2]), np.array([1, 2, 3]))
+    unbounded = log_size_prior([1, 100])
+    assert best_prefix(path, unbounded, 0.0) == [5]
+    assert best_prefix(path, unbounded, 0.0, min_labels=2) == [5, 3]
+    assert best_prefix(path, unbounded, 0.0, min_labels=9) == [5, 3, 7]  # a short path gives all it has
+
+
+def test_covered_words_add_no_category():
+    """Three clusters on two mappings: 'rage' lands on the categories 'angry' covers, 'calm' does not."""
+    batch = CategoryBatch(["c"], [["angry", "calm", "rage"]], np.array([0, 3]),
+                          np.array([[0, 1], [2, -1], [0, 1]]), np.array([0.9, 0.8, 0.3]), np.ones((1, 2)))
+    assert covered_words(batch, 0, [0]) == [2]
+    assert with_covered(batch, 0, [0], budget=3) == [0, 2]
+    assert with_covered(batch, 0, [0], budget=1) == [0]
 
 
 @pytest.fixture(scope="module")
