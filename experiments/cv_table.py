@@ -22,8 +22,9 @@ def fold_gains(row: dict, metric: str) -> np.ndarray:
 
 def table(result: dict, reference: str) -> str:
     rows = result["rows"]
-    lines = ["| row | EW-L1 F (fold sd, seed sd) | M-avg (fold sd, seed sd) | ΔF vs ref (sd) | ΔM vs ref (sd) "
-             "| labels mean | max | % > 8 |", "|---|---|---|---|---|---|---|---|"]
+    header = ("| row | EW-L1 F (fold sd, seed sd) | M-avg (fold sd, seed sd) | ΔF vs ref (sd) | ΔM vs ref (sd) "
+              "| labels mean | max | % > 8 |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         s = row["summary"]
         cells = [name]

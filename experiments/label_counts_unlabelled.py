@@ -20,9 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.labels import read_label_csv  # noqa: E402
-from ensemble.config import load_config  # noqa: E402
-from ensemble.pipeline import prepare, shared_settings  # noqa: E402
-from experiments.repeated_cv import ROOT, ROWS, exclude_clips, grid_of, label_counts, split_models  # noqa: E402
+from experiments.repeated_cv import exclude_clips, label_counts, row_setup  # noqa: E402
 from judge.tuning import make_judge  # noqa: E402
 
 log = logging.getLogger("label_counts_unlabelled")
@@ -40,12 +38,7 @@ def main() -> int:
     gold = exclude_clips(all_gold, args.exclude)
     out = {"gold": args.gold, "exclude": args.exclude, "rows": {}}
     for name in args.rows.split(","):
-        path, grid = ROWS[name]
-        config = load_config(ROOT / path, data_root=args.data_root)
-        models = split_models(config)
-        prepared = prepare(config)
-        shared = {**shared_settings(config), "objective": "ew_l1_f", **({"models": models} if models else {})}
-        (params,) = grid_of(config, grid)
+        params, shared, prepared = row_setup(name, args.data_root)
         train = [b for b in prepared.ballots if b.clip in gold]
         unlabelled = [b for b in prepared.ballots if b.clip not in all_gold]
         judge = make_judge(params, shared).fit(train, {b.clip: gold[b.clip] for b in train})

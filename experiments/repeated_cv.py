@@ -206,6 +206,17 @@ def add_description_views(config, trust_pickle: bool) -> None:
                                    "path": str(entry.path).replace("-openset.npz", ".npz")})
 
 
+def row_setup(name: str, data_root: str | None):
+    """(the row's one candidate, the shared settings, the prepared members) for scripts that fit a row's judge."""
+    path, grid = ROWS[name]
+    config = load_config(ROOT / path, data_root=data_root)
+    models = split_models(config)
+    prepared = prepare(config)
+    shared = {**shared_settings(config), "objective": "ew_l1_f", **({"models": models} if models else {})}
+    (params,) = grid_of(config, grid)
+    return params, shared, prepared
+
+
 def label_counts(counts: list[int]) -> dict:
     """Mean, max, share of clips above 8 (percent) and histogram (clips with 0, 1, ... labels) of labels-per-clip counts."""
     counts = np.asarray(counts)

@@ -156,6 +156,12 @@ class SizePriorRule:
         if not self.gammas or any(not isinstance(g, (int, float)) or not math.isfinite(g) or g < 0 for g in self.gammas):
             raise InputError(f"judge '{self.kind}': gammas must be numbers >= 0, got {self.gammas!r}")
 
+    def fit(self, ballots, gold=None):
+        if gold is None:
+            raise InputError("the size-prior prototype is fitted on gold only")
+        self._fit_prior(ballots, gold)
+        return super().fit(ballots, gold)
+
     def _finish(self, batch: CategoryBatch, chosen: list[list[int]]) -> list[list[int]]:
         """fill_covered: each clip's answer topped up with covered synonyms up to the training gold's
         mean count (rounded), a count-only change: the EW scores stay as they are."""
@@ -166,7 +172,7 @@ class SizePriorRule:
     def _fit_prior(self, ballots: Sequence[ClipBallot], gold: Mapping[str, Sequence[str]]) -> None:
         counts = [len(gold[b.clip]) for b in ballots if b.clip in gold]
         self.log_prior_ = log_size_prior(counts)
-        self.fill_to_ = int(round(float(np.mean(counts))))
+        self.fill_to_ = round(float(np.mean(counts)))
 
     def _calibrate(self, views, scorer) -> float:
         objective = self._calibration_objective()
@@ -202,12 +208,6 @@ class SizePriorCategory(SizePriorRule, CategoryJudge):
     code: str = ""
     kind = "size_prior_category"
 
-    def fit(self, ballots, gold=None):
-        if gold is None:
-            raise InputError("the size-prior prototype is fitted on gold only")
-        self._fit_prior(ballots, gold)
-        return super().fit(ballots, gold)
-
     def predict(self, ballots):
         if self.needs_fit:
             raise InputError(f"judge '{self.kind}' is not fitted")
@@ -222,12 +222,6 @@ class SizePriorViewCategory(SizePriorRule, ViewCategory):
     fill_covered: bool = False
     code: str = ""
     kind = "size_prior_view_category"
-
-    def fit(self, ballots, gold=None):
-        if gold is None:
-            raise InputError("the size-prior prototype is fitted on gold only")
-        self._fit_prior(ballots, gold)
-        return super().fit(ballots, gold)
 
     def _predict_pooled(self, ballots):
         return self._choose_all([self.pool(b) for b in ballots])

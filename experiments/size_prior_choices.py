@@ -22,9 +22,7 @@ from joblib import Parallel, delayed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.labels import read_label_csv  # noqa: E402
-from ensemble.config import load_config  # noqa: E402
-from ensemble.pipeline import prepare, shared_settings  # noqa: E402
-from experiments.repeated_cv import ROOT, ROWS, exclude_clips, grid_of, split_models  # noqa: E402
+from experiments.repeated_cv import exclude_clips, row_setup  # noqa: E402
 from judge.tuning import folds, gold_clips_of, make_judge  # noqa: E402
 
 log = logging.getLogger("size_prior_choices")
@@ -48,12 +46,7 @@ def main() -> int:
     gold = exclude_clips(read_label_csv(args.gold), args.exclude)
     out = {"gold": args.gold, "exclude": args.exclude, "seeds": args.seeds, "rows": {}}
     for name in args.rows.split(","):
-        path, grid = ROWS[name]
-        config = load_config(ROOT / path, data_root=args.data_root)
-        models = split_models(config)
-        prepared = prepare(config)
-        shared = {**shared_settings(config), "objective": "ew_l1_f", **({"models": models} if models else {})}
-        (params,) = grid_of(config, grid)
+        params, shared, prepared = row_setup(name, args.data_root)
         by_clip = {b.clip: b for b in prepared.ballots}
         clips = gold_clips_of(prepared.ballots, gold)
         row = {}

@@ -13,9 +13,16 @@ from core.labels import read_label_csv
 from ensemble.config import load_config
 from ensemble.pipeline import prepare, shared_settings
 from experiments.repeated_cv import exclude_clips, split_models
-from experiments.size_prior import ClipPath, SizePriorViewCategory, best_prefix, covered_words, greedy_paths, log_size_prior, with_covered
-from judge.category_batch import CategoryBatch
-from judge.category_batch import build_batch, choose_batch
+from experiments.size_prior import (
+    ClipPath,
+    SizePriorViewCategory,
+    best_prefix,
+    covered_words,
+    greedy_paths,
+    log_size_prior,
+    with_covered,
+)
+from judge.category_batch import CategoryBatch, build_batch, choose_batch
 from judge.views import ViewCategory
 from tests.support import DATA, GOLD, REPO
 
