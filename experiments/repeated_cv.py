@@ -18,6 +18,7 @@ Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (jud
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -133,6 +134,13 @@ ROWS["h16/pooled_pr_support_min2"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas
 ROWS["h16/pooled_pr_prior_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "min_labels": [3]}})
 ROWS["h16/pooled_pr_prior_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "fill_covered": [True]}})
 ROWS["h16/pooled_pr_support_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "fill_covered": [True]}})
+# Item 3: the views' description texts through MiniLM (experiments/desc_evidence.py; run it first
+# to write .cache/h16/desc.npz for the design clips). `code` keys the cache on both prototypes.
+DESC_EVIDENCE = "experiments.desc_evidence:DescSizePriorViewCategory"
+_DESC = {"desc": [str(ROOT / ".cache" / "h16" / "desc.npz")],
+         "code": [source_digest() + "+" + hashlib.sha256((ROOT / "experiments" / "desc_evidence.py").read_bytes()).hexdigest()[:12]]}
+ROWS["h16/pooled_pr_prior_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC}})
+ROWS["h16/pooled_pr_prior_min3_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC, "min_labels": [3]}})
 for _gamma in (0.4, 1.6, 6.4):
     ROWS[f"h16/pooled_pr_gamma{_gamma}"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[_gamma]]}})
 

@@ -12,6 +12,7 @@ import pytest
 from core.labels import read_label_csv
 from ensemble.config import load_config
 from ensemble.pipeline import prepare, shared_settings
+from experiments.desc_evidence import DescSizePriorViewCategory
 from experiments.repeated_cv import exclude_clips, split_models
 from experiments.size_prior import (
     ClipPath,
@@ -22,9 +23,11 @@ from experiments.size_prior import (
     log_size_prior,
     with_covered,
 )
-from judge.category_batch import CategoryBatch, build_batch, choose_batch
+from judge.category_batch import CategoryBatch, build_batch, choose_batch, flatten, training_evidence
+from judge.fastscore import WordMaps
 from judge.views import ViewCategory
 from tests.support import DATA, GOLD, REPO
+from vocab.lexicon import load_lexicon
 
 
 def test_log_size_prior_by_hand():
@@ -87,3 +90,32 @@ def test_prototype_stays_in_the_training_support(fitted):
     answers = judge.predict(test)
     assert judge.gamma_ in judge.gammas
     assert max(len(words) for words in answers.values()) <= max(len(labels) for labels in gold.values())
+
+
+def test_description_features_are_cosines_centred_per_clip_and_mapping(fitted, tmp_path):
+    """experiments/desc_evidence.py with a hand-made evidence file (random unit vectors stand in
+    for MiniLM's, which these tests do not load): two columns added, the second the first less
+    its mean over each clip's candidates under one mapping."""
+    models, lexicon, train, _, _ = fitted
+    rng = np.random.default_rng(0)
+    judge = DescSizePriorViewCategory(C=0.3, mappings="all", utility="expected_pr", models=models, lexicon=lexicon,
+                                      gammas=(0.0,), desc=str(tmp_path / "desc.npz"))
+    judge.model_of_, judge.kept_views_ = judge._model_of(), {m for b in train for m in b.members}
+    judge.word_maps_ = WordMaps(load_lexicon(lexicon))
+    judge.indices_ = judge.metric_indices()
+    pooled = [judge.pool(b) for b in train[:10]]
+    judge.members_ = sorted({m for b in pooled for m in b.members})
+    flat = flatten(judge, pooled)
+    categories = sorted({cat for _, cat in flat.pairs})
+    vectors = rng.normal(size=(len(pooled) + len(categories), 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.savez(tmp_path / "desc.npz", clips=np.array([b.clip for b in pooled]), clip_vectors=vectors[: len(pooled)],
+             categories=np.array(categories), category_vectors=vectors[len(pooled):])
+    judge.rates_, judge.unproposed_, _ = training_evidence(judge, flat, [[set() for _ in judge.indices_] for _ in pooled])
+    X = judge.batch_features(flat, pooled)
+    cosine, centred = X[:, -2], X[:, -1]
+    row = 5
+    clip, (mapping, cat) = flat.cand_clip[row], flat.pairs[flat.cand_key[row]]
+    assert cosine[row] == pytest.approx(vectors[clip] @ vectors[len(pooled) + categories.index(cat)])
+    same = [r for r in range(len(X)) if flat.cand_clip[r] == clip and flat.pairs[flat.cand_key[r]][0] == mapping]
+    assert centred[row] == pytest.approx(cosine[row] - cosine[same].mean())
