@@ -132,6 +132,7 @@ ROWS["h16/pooled_pr_prior_wide"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas":
 # (min_labels) or by covered synonyms (fill_covered, which leaves the EW scores unchanged).
 ROWS["h16/pooled_pr_support_min2"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [2]}})
 ROWS["h16/pooled_pr_prior_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "min_labels": [3]}})
+ROWS["h16/pooled_pr_support_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [3]}})
 ROWS["h16/pooled_pr_prior_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "fill_covered": [True]}})
 ROWS["h16/pooled_pr_support_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "fill_covered": [True]}})
 # Item 3: the views' description texts through MiniLM (experiments/desc_evidence.py; run it first
