@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -350,14 +350,16 @@ def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
 
 
 def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
-            allow_missing: bool = True, parts: Parts | None = None) -> Prepared:
+            allow_missing: bool = True, parts: Parts | None = None,
+            on_failures: Callable[[Failures], None] | None = None) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
     manifest, else every clip a cached member covers. parts: the config's parts, built (and so
     checked) before the first member runs; default built here. allow_missing: clips that every
     member holding them failed on are judged with an empty ballot (else InputError; finished
-    clips stay in the members' caches).
+    clips stay in the members' caches). on_failures: called with the members' failures as soon
+    as all members ran, before any check can stop the run (`run` writes them to a file).
     """
     # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
     # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
@@ -369,6 +371,8 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if clips is None:
         clips = select_clips(members, None)
     labels, failures = collect_outputs(members, clips, progress)  # keyed by the clips, sorted
+    if on_failures is not None:
+        on_failures(failures)
     selected = list(labels)
     if not selected:
         raise InputError("no clips to judge")
@@ -403,11 +407,18 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures, parts.judge)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
+def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
+    """The judge that answers for the prepared clips, checked against the run's members and
+    ready to predict (a learned judge loads its fitted state)."""
     judge = prepared.judge or build_judge(config)
     judge.check_members(len(prepared.members))
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
+    return judge
+
+
+def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (`judge`: one from `prepared_judge`, default the config's)."""
+    judge = judge or prepared_judge(config, prepared)
     with paused_gc():
         return judge.predict(prepared.ballots)
