@@ -86,7 +86,12 @@ def build_vocabulary(config: DictConfig) -> Vocabulary:
 
 
 def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) -> Judge:
-    return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
+    """The config's judge, its parameters checked, with its fitted state loaded when the config names one."""
+    section = {**_plain(config.judge), **(overrides or {})}
+    state = section.pop("state", None)
+    judge = build("judge", section, shared_settings(config))
+    judge.validate()
+    return judge.load_state(state) if state else judge
 
 
 def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
@@ -247,10 +252,8 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
 
 
 def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a learned judge loads its fitted state)."""
+    """The judge's answer for every prepared clip (a judge that learns answers from its state)."""
     judge = build_judge(config)
-    judge.check_members(len(prepared.members))
-    if getattr(judge, "needs_fit", False):
-        judge.fit(prepared.ballots)
+    judge.check_members(prepared.members)
     with paused_gc():
         return judge.predict(prepared.ballots)
