@@ -82,17 +82,17 @@ class CategoryState(_Strict):
 
         missing = sorted(set(self.models_of_views) - set(self.view_members))
         if missing:
-            raise ValueError(f"kept view '{missing[0]}' is not among view_members")
+            raise ValueError(f"models_of_views: kept view '{missing[0]}' is not among view_members")
         if not self.models_of_views:
-            raise ValueError("models_of_views keeps no view")
+            raise ValueError("models_of_views: keeps no view")
         if self.members != sorted(set(self.models_of_views.values())):
-            raise ValueError("members must be the sorted models of the kept views")
+            raise ValueError("members: must be the sorted models of the kept views")
         if len(self.unproposed) != len(self.mappings):
-            raise ValueError(f"unproposed has {len(self.unproposed)} values for {len(self.mappings)} mappings")
+            raise ValueError(f"unproposed: {len(self.unproposed)} values for {len(self.mappings)} mappings")
         if self.features != feature_names(self.members, self.mappings):
-            raise ValueError("features do not match members and mappings")
+            raise ValueError("features: do not match members and mappings")
         if len(self.model.coef) != len(self.features):
-            raise ValueError(f"model has {len(self.model.coef)} coefficients for {len(self.features)} features")
+            raise ValueError(f"model.coef: {len(self.model.coef)} coefficients for {len(self.features)} features")
         return self
 
 
@@ -100,7 +100,7 @@ def _key(location: Sequence) -> str:
     out = ""
     for part in location:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top)"
+    return out
 
 
 def parse_state(path: str | Path, body: dict) -> CategoryState:
@@ -109,8 +109,8 @@ def parse_state(path: str | Path, body: dict) -> CategoryState:
         return CategoryState.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
-        raise InputError(f"{path}: {_key(first['loc'])}: {brief(message, 120)}") from None
+        message, key = first["msg"].removeprefix("Value error, "), _key(first["loc"])
+        raise InputError(f"{path}: {key + ': ' if key else ''}{brief(message, 160)}") from None
 
 
 def clips_digest(clips: Sequence[str]) -> dict:
