@@ -9,7 +9,8 @@ Prints one JSON object on stdout (and a table on stderr).
     python experiments/repeated_cv.py --gold ../shared/data/ovmerd/gold_dev.csv [--seeds 11 12 13]
         [--rows default,ovmerd/category,...] [--objective ew_l1_f|mer2024_avg] [--groupings local] [--jobs 2]
 
-Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/views.py).
+Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/evidence.py);
+a plain `category` row votes every view on its own (pool_views: false).
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from omegaconf import OmegaConf  # noqa: E402
 
-from core import registry  # noqa: E402
 from core.jsoncache import JsonCache  # noqa: E402
 from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
@@ -49,14 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CATEGORY = {"C": [0.3], "mappings": ["all"], "utility": ["expected_f"]}
 ISSUE_GRID = {  # the grid of configs/ovmerd.yaml (the issue's "tuned judge")
     "kofn": {"k": [1, 2, 3, 4, 5, 6, 7, 8]},
-    "weighted": {"power": [1, 4], "coarse_weight": [0.0, 0.5]},
-    "coarse": {"coarse_weight": [0.5]},
-    "stacker": {"C": [0.1]},
-    "category": {"C": [0.3], "mappings": ["l1", "all"], "utility": ["linear", "expected_f"]},
+    "category": {"mappings": ["l1", "all"], "utility": ["expected_f", "expected_pr"]},
 }
 VIEWS = "configs/ovmerd_views.yaml"
-# module:Class, so joblib's worker processes resolve them without a registry entry.
-VIEW_CATEGORY, VIEW_STACKER = "judge.views:ViewCategory", "judge.views:ViewStacker"
+# The category judge with each model's views pooled; a plain "category" row votes every view alone.
+VIEW_CATEGORY = "category+pooled"
+TYPES = {"category": {"type": "category", "pool_views": False}, VIEW_CATEGORY: {"type": "category"}}
 # name -> (config, grid). Ablations: every view as its own voter vs pooled into models, 0/1
 # model votes vs view shares, view selection inside the training folds.
 ROWS = {
@@ -64,9 +62,7 @@ ROWS = {
     "ovmerd/category": ("configs/ovmerd.yaml", {"category": CATEGORY}),
     "views/issue_grid_flat": (VIEWS, ISSUE_GRID),
     "views/category_flat": (VIEWS, {"category": CATEGORY}),
-    "views/pooled_binary": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "shares": [False]}}),
     "views/pooled_shares": (VIEWS, {VIEW_CATEGORY: CATEGORY}),
-    "views/pooled_shares_quorum": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "quorum": [0.5]}}),
     "views/pooled_shares_select2": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views/pooled_shares_select_cv": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [0, 1, 2]}}),
     "views/pooled_shares_select1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [1]}}),
@@ -74,18 +70,10 @@ ROWS = {
     "views/select2_C1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [1.0]}}),
     "views/select2_C0.1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [0.1]}}),
     "views/select2_l1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "mappings": ["l1"]}}),
-    "views/select2_linear": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["linear"]}}),
-    "views/select2_binary": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "shares": [False]}}),
     "views+desc/category_flat": (VIEWS + "+desc", {"category": CATEGORY}),
     "views+desc/pooled_shares": (VIEWS + "+desc", {VIEW_CATEGORY: CATEGORY}),
     "views+desc/select2": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views+desc/select4": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [4]}}),
-    "views/select2_words_by_views": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "words_by": ["views"]}}),
-    "views/margin3": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [3.0]}}),
-    "views/margin6": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [6.0]}}),
-    "views/margin10": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [10.0]}}),
-    "views/stacker_flat": (VIEWS, {"stacker": {"C": [0.1]}}),
-    "views/stacker_pooled": (VIEWS, {VIEW_STACKER: {"C": [0.1]}}),
     # For the MER2024 track (--objective mer2024_avg): k-of-n votes (more labels, higher recall)
     # against the EW-tuned judge, chosen inside the training folds.
     "ovmerd/mer2024_grid": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": CATEGORY}),
@@ -104,8 +92,6 @@ ROWS = {
                                       VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"]}}),
 }
 
-registry.register("judge", "view_category", "judge.views:ViewCategory")
-registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
 
 def split_models(config) -> dict[str, str]:
@@ -124,7 +110,7 @@ def grid_of(config, grid) -> list[dict]:
     if grid is None:
         judge = OmegaConf.to_container(config.judge, resolve=True)
         return candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge.get("type", "kofn"), judge)
-    return [{"type": kind, **params} for kind, spec in grid.items() for params in _expand(spec)]
+    return [{**TYPES.get(kind, {"type": kind}), **params} for kind, spec in grid.items() for params in _expand(spec)]
 
 
 def _expand(spec: dict) -> list[dict]:

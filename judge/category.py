@@ -54,8 +54,9 @@ class CategoryJudge(Judge):
 
     threshold / gamma: the utility's weight and the size prior's weight (None: calibrated).
     size_prior: False drops the prior (the metric-maximising "shotgun" sets: opt-in only).
-    models: {member: model} (the pipeline hands down each member's `view_of:`); the views of a
-    model are pooled. views_per_model: keep each model's best n views (0: every view).
+    models: {member: model} (the pipeline hands down each member's `view_of:`); with pool_views
+    the views of a model are pooled, else every view votes on its own. views_per_model: keep each
+    model's best n views (0: every view).
     """
 
     C: float = 0.3
@@ -67,6 +68,7 @@ class CategoryJudge(Judge):
     threshold: float | None = None
     gamma: float | None = None
     size_prior: bool = True
+    pool_views: bool = True
     views_per_model: int = 0
     min_labels: int = 1
     max_labels: int = 0
@@ -90,8 +92,9 @@ class CategoryJudge(Judge):
             raise InputError(f"judge '{self.kind}': utility must be {' or '.join(UTILITIES)}, got {self.utility!r}")
         if self.mappings not in ("objective", "l1", "all"):
             raise InputError(f"judge '{self.kind}': mappings must be objective, l1 or all, got {self.mappings!r}")
-        if not isinstance(self.size_prior, bool):
-            raise InputError(f"judge '{self.kind}': size_prior must be true or false, got {self.size_prior!r}")
+        for name in ("size_prior", "pool_views"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"judge '{self.kind}': {name} must be true or false, got {getattr(self, name)!r}")
         if self.models is not None and not (isinstance(self.models, Mapping) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.models.items())):
             raise InputError(f"judge '{self.kind}': models must map member names to model names")
@@ -106,6 +109,9 @@ class CategoryJudge(Judge):
         if self.mappings == "all" or (self.mappings == "objective" and Objective.parse(self.objective).metric == "m_avg"):
             return list(range(len(maps.names)))
         return [maps.index(n) for n in L1_NAMES]
+
+    def _model_of(self, member: str) -> str:
+        return (self.models or {}).get(member, member) if self.pool_views else member
 
     def _word_maps(self) -> WordMaps:
         if not self.lexicon:
@@ -124,7 +130,7 @@ class CategoryJudge(Judge):
         scorer = FastScorer(maps.lexicon, {b.clip: gold[b.clip] for b in train}, maps)
         self.word_maps_, self.indices_ = maps, self._mapping_indices(maps)
         self.view_members_ = sorted(set(self.models or {}) | {m for b in train for m in b.members})
-        model_of = {m: (self.models or {}).get(m, m) for m in self.view_members_}
+        model_of = {m: self._model_of(m) for m in self.view_members_}
         if self.views_per_model:
             kept = best_views(train, scorer, model_of, self.views_per_model, self._calibration_objective().value)
             model_of = {m: model_of[m] for m in sorted(kept)}
@@ -283,7 +289,7 @@ class CategoryJudge(Judge):
             if sorted(self.models) != state.view_members:
                 raise InputError(f"{path}: view_members: fitted on {len(state.view_members)} members, the config has "
                                  f"{len(self.models)}: the member list changed, run `tune` again")
-            moved = [m for m, model in state.models_of_views.items() if self.models[m] != model]
+            moved = [m for m, model in state.models_of_views.items() if self._model_of(m) != model]
             if moved:
                 raise InputError(f"{path}: models_of_views.{moved[0]}: the config groups it under another model: run `tune` again")
         self.word_maps_, self.indices_ = maps, [maps.index(name) for name in state.mappings]

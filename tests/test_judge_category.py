@@ -21,13 +21,12 @@ from judge.objective import Objective
 from judge.tuning import candidates, make_judge
 from judge.vote import KOfNVote
 from members.readers import read_label_sets
-from tests.support import LEXICON, REPO, affectgpt_file, baseline_file
+from tests.support import LEXICON, affectgpt_file, baseline_file, lockbox_clips
 from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 from vocab.lexicon import load_lexicon
 
-LOCKBOX = {line.strip() for line in (REPO / "experiments" / "lockbox.txt").read_text().splitlines()
-           if line.strip() and not line.startswith("#")}
+LOCKBOX = lockbox_clips()
 FILES = {"VC-addsub": baseline_file("Video-ChatGPT"), "VC-sub": baseline_file("Video-ChatGPT", "subtitle"),
          "mPLUG-Owl": baseline_file("mPLUG-Owl"), "A-e30": affectgpt_file(30), "A-e60": affectgpt_file(60)}
 MODELS = {"VC-addsub": "Video-ChatGPT", "VC-sub": "Video-ChatGPT", "mPLUG-Owl": "mPLUG-Owl", "A-e30": "AffectGPT",

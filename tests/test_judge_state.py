@@ -18,7 +18,7 @@ from core.state import MAX_BYTES, MAX_DEPTH, read_state
 from ensemble.cli import main
 from judge.category import CategoryJudge
 from members.readers import read_label_sets
-from tests.support import DATA, LEXICON, affectgpt_file, baseline_file
+from tests.support import DATA, LEXICON, affectgpt_file, baseline_file, lockbox_clips
 from vocab.ballot import make_ballot
 from vocab.clusters import LexiconVocabulary
 
@@ -28,8 +28,8 @@ FILES = {"VC": baseline_file("Video-ChatGPT"), "A-e30": affectgpt_file(30), "A-e
 
 @pytest.fixture(scope="module")
 def fitted(gold):
-    """A category judge fitted on 40 dev clips of three real members, its state, and ballots."""
-    clips = sorted(gold)[:40]
+    """A category judge fitted on 40 dev clips (none of the lockbox) of three real members, its state, and ballots."""
+    clips = sorted(set(gold) - lockbox_clips())[:40]
     labels = {m: read_label_sets(p) for m, p in FILES.items()}
     vocab = LexiconVocabulary(lexicon=LEXICON).fit()
     ballots = [make_ballot(c, {m: by_clip[c] for m, by_clip in labels.items() if c in by_clip}, vocab) for c in clips]
@@ -191,3 +191,25 @@ def test_any_bytes_as_a_state_are_one_input_error(content):
         path.write_bytes(content)
         with pytest.raises(InputError):
             load(path)
+
+
+# ---- evaluate --state: in-sample figures are flagged ----------------------------------------------
+def test_evaluate_warns_when_gold_is_what_the_state_was_fitted_on(fitted, gold, tmp_path, capsys, caplog):
+    """The state records the clips it was fitted on (count and digest); `evaluate --state` warns
+    when the gold clips scored are those clips, and not for other clips."""
+    from core.labels import write_label_csv
+
+    judge, state, ballots = fitted
+    path = write(tmp_path, state)
+    fitted_gold, pred = tmp_path / "fitted.csv", tmp_path / "pred.csv"
+    write_label_csv(fitted_gold, {b.clip: gold[b.clip] for b in ballots})
+    write_label_csv(pred, judge.predict(ballots))
+    argv = ["evaluate", "--gold", str(fitted_gold), "--pred", str(pred), "--data-root", str(DATA), "--state", str(path), "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["fitted_on_gold"] is True
+    assert "was fitted on these 40 gold clips: the figures are in-sample" in caplog.text
+    caplog.clear()
+    other = tmp_path / "other.csv"
+    write_label_csv(other, {b.clip: gold[b.clip] for b in ballots[:20]})
+    assert main([*argv[:2], str(other), *argv[3:]]) == 0
+    assert json.loads(capsys.readouterr().out)["fitted_on_gold"] is False and "in-sample" not in caplog.text
