@@ -139,7 +139,7 @@ class CategoryJudge(Judge):
         self.rates_, self.unproposed_, y = training_evidence(flat, self.indices_, [scorer.gold_sets(b.clip) for b in train],
                                                              self.prior_strength)
         self.model_ = LogisticModel(C=self.C).fit(features(flat, self.members_, self.rates_, self.indices_, own=y), y)
-        self.size_prior_ = size_prior([len(set(gold[b.clip])) for b in train]).tolist() if self.size_prior else None
+        self.size_prior_ = size_prior([len(gold[b.clip]) for b in train]).tolist() if self.size_prior else None
         self.fitted_clips_ = clips_digest([b.clip for b in train])
         self.threshold_, self.gamma_ = self._calibrate(train, flat, scorer)
         return self

@@ -91,7 +91,7 @@ def leave_one_out(
 
 def label_counts(answers: Mapping[str, Sequence[str]]) -> dict:
     """How many labels the answers give a clip: {"histogram": [clips with 0, 1, ... labels], "mean", "max"}."""
-    sizes = np.array([len(set(words)) for words in answers.values()], dtype=np.int64)
+    sizes = np.array([len(words) for words in answers.values()], dtype=np.int64)
     return {"histogram": np.bincount(sizes).tolist() if len(sizes) else [], "mean": float(sizes.mean()) if len(sizes) else 0.0,
             "max": int(sizes.max(initial=0))}
 
