@@ -48,7 +48,7 @@ def shared_settings(config: DictConfig) -> dict[str, Any]:
 
 def member_models(members: Sequence[Mapping]) -> dict[str, str]:
     """{member: model}: which model each member is a view of (its `view_of:` key, default its own
-    name). Judges that pool the views of one model (judge/views.py) declare `models`.
+    name). The category judge declares `models` and pools the views of each model (judge/evidence.py).
 
     The key is not `model:`, which live members use for the served model's name."""
     out = {}
@@ -251,9 +251,10 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a judge that learns answers from its state)."""
-    judge = build_judge(config)
+def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a judge that learns answers from its state);
+    `judge`: the config's, when the caller built it before running the members."""
+    judge = judge or build_judge(config)
     judge.check_members(prepared.members)
     with paused_gc():
         return judge.predict(prepared.ballots)
