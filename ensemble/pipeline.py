@@ -89,6 +89,8 @@ def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) 
     """The config's judge, its parameters checked, with its fitted state loaded when the config names one."""
     section = {**_plain(config.judge), **(overrides or {})}
     state = section.pop("state", None)
+    if state is not None and not isinstance(state, str):
+        raise InputError(f"config: judge.state must be the path of a state file, got {type(state).__name__}")
     judge = build("judge", section, shared_settings(config))
     judge.validate()
     return judge.load_state(state) if state else judge
@@ -251,10 +253,9 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, ballots, failures)
 
 
-def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (a judge that learns answers from its state);
-    `judge`: the config's, when the caller built it before running the members."""
-    judge = judge or build_judge(config)
+def judge_clips(config: DictConfig, prepared: Prepared) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip (a judge that learns answers from its state)."""
+    judge = build_judge(config)
     judge.check_members(prepared.members)
     with paused_gc():
         return judge.predict(prepared.ballots)

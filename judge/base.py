@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
-from core.errors import InputError, quoted
+from core.errors import InputError, excerpt
 from core.params import Params
 from vocab.ballot import ClipBallot
 
@@ -48,7 +48,8 @@ class Judge(Params, ABC):
         good = not isinstance(value, bool) and isinstance(value, int if integer else (int, float)) and math.isfinite(value)
         if not good or value < low or (open_low and value == low) or value > high:
             bounds = f"{'>' if open_low else '>='} {low:g}" + ("" if high == math.inf else f" and <= {high:g}")
-            raise InputError(f"judge '{self.kind}': {name} must be {kind} {bounds}, got {quoted(repr(value))}")
+            shown = repr(value) if len(repr(value)) <= 60 else excerpt(value)
+            raise InputError(f"judge '{self.kind}': {name} must be {kind} {bounds}, got {shown}")
 
     def fit(self, ballots: Sequence[ClipBallot], gold: Gold | None = None) -> "Judge":
         self.validate()

@@ -214,15 +214,3 @@ def test_evaluate_warns_when_gold_is_what_the_state_was_fitted_on(fitted, gold, 
     assert main([*argv[:2], str(other), *argv[3:]]) == 0
     assert json.loads(capsys.readouterr().out)["fitted_on_gold"] is False and "in-sample" not in caplog.text
 
-
-def test_a_bad_state_fails_before_any_member_is_read(tmp_path, capsys):
-    """`run` builds the judge (and checks its state) first: a member whose file is missing is
-    never reached, so a long live run is not spent before a bad state is found."""
-    state = tmp_path / "state.json"
-    state.write_text(json.dumps({"format": "ovmer-state", "version": 2, "kind": "judge.category", "threshold": -1}))
-    out = tmp_path / "o.csv"
-    argv = ["run", "--out", str(out), "--data-root", str(DATA), f"judge.state={state}",
-            f"members=[{{name: m, path: {tmp_path / 'missing.csv'}}}]"]
-    assert main(argv) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: {state}: ")
-    assert not out.exists()

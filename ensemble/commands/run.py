@@ -15,7 +15,7 @@ from core.errors import InputError
 from core.files import check_output_path
 from core.labels import write_label_csv
 from ensemble.config import DEFAULT_CONFIG, input_files, load_config, trust_pickles
-from ensemble.pipeline import build_judge, judge_clips, prepare
+from ensemble.pipeline import judge_clips, prepare
 from members.clips import clips_from_videos, read_manifest
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ def clips_of(args):
 
 
 def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]:
-    judge = build_judge(config)  # a bad judge parameter or state fails before any member runs
     prepared = prepare(config, clips=clips, progress=True)
     unanswered = prepared.unanswered()
     if unanswered and not allow_missing:
@@ -62,7 +61,7 @@ def run(config, clips=None, allow_missing: bool = False) -> dict[str, list[str]]
             "see the failures above); finished clips are cached, so a rerun redoes only these; "
             "--allow-missing writes them with empty answers"
         )
-    return judge_clips(config, prepared, judge)
+    return judge_clips(config, prepared)
 
 
 def main(args, overrides) -> int:
