@@ -310,3 +310,16 @@ def test_objectives_and_grid_spellings():
     judge = make_judge({"type": "category"}, {"lexicon": LEXICON, "k": 3, "models": {"a": "A"}})
     assert judge.lexicon == LEXICON and judge.models == {"a": "A"}
     assert make_judge({"type": "kofn"}, {"lexicon": LEXICON, "k": 3}) == KOfNVote(k=3)
+
+
+def test_the_generic_explain_of_k_of_n(real):
+    """The base explain: per cluster its voters, score = their number, kept = its word is in the answer."""
+    _, clips, labels, vocab = real
+    ballots = ballots_of(labels, vocab, clips[:20])
+    judge = KOfNVote(k=2)
+    answers, explained = judge.predict(ballots), judge.explain(ballots)
+    for ballot in ballots:
+        rows = explained[ballot.clip]["candidates"]
+        assert [r["cluster"] for r in rows] == list(ballot.votes)
+        assert all(r["score"] == len(r["voters"]) == len(ballot.votes[r["cluster"]]) for r in rows)
+        assert sorted(r["word"] for r in rows if r["kept"]) == sorted(answers[ballot.clip])
