@@ -104,7 +104,8 @@ def best_prefix(values: np.ndarray, log_prior: np.ndarray, gamma: float, min_lab
     n = np.arange(width)
     allowed = np.isfinite(values) & (n[None, :] >= floor[:, None])
     score = np.where(allowed, values + penalty[None, :], -np.inf)
-    chosen = np.argmax(score, axis=1)
+    # The shortest prefix within 1e-12 of the best: a longer one must raise U to be kept.
+    chosen = np.argmax(score >= score.max(axis=1, keepdims=True) - 1e-12, axis=1)
     stuck = ~np.isfinite(score[np.arange(n_clips), chosen])  # only sizes the prior rules out are allowed
     chosen[stuck] = floor[stuck]
     return chosen
