@@ -36,7 +36,7 @@ from vocab.lexicon import load_lexicon
 
 # Clips judged together: large enough that array operations dominate, small enough that the
 # batch's arrays stay a few tens of MB whatever the number of clips.
-BATCH_CLIPS = 5000
+BATCH_CLIPS = 2000
 # The utility's weight: expected_pr's weight of recall (beta), expected_f's weight of the
 # expected gold size (lambda); more labels as it grows.
 WEIGHTS = {
