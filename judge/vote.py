@@ -33,10 +33,6 @@ class KOfNVote(Judge):
         if n_members and self.k > n_members:
             raise InputError(f"judge kofn: k={self.k} but only {n_members} members vote; k must be at most {n_members}")
 
-    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
-        self.check_members(max((len(b.members) for b in ballots), default=0))
-        return super().predict(ballots)
-
     def keep(self, ballot: ClipBallot) -> list[str]:
         ranked = sorted(ballot.votes, key=lambda c: (-ballot.n_votes(c), c))
         kept = [c for c in ranked if ballot.n_votes(c) >= self.k]

@@ -67,7 +67,7 @@ def run(config, clips=None, allow_missing: bool = False, parts: Parts | None = N
             "see the failures above); finished clips are cached, so a rerun redoes only these; "
             "--allow-missing writes them with empty answers"
         )
-    return judge_clips(config, prepared, judge)
+    return judge_clips(config, prepared, judge, progress=True)
 
 
 def main(args, overrides) -> int:
