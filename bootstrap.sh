@@ -15,7 +15,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# torch first, by its exact pin, so that nothing resolves a CUDA build.
+# torch first, by its exact CPU pin (pyproject.toml states only a range), so that nothing
+# resolves a CUDA build.
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 if [ -f vocab/wordnet.py ]; then

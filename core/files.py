@@ -59,6 +59,11 @@ def part_file(target: str | Path) -> tuple[int, str]:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file as atomic_write_bytes does (line ends as given)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write a file so that readers see either the old file or the whole new one.
 
     An existing file keeps its mode (a new one gets the ordinary mode under the umask); a
@@ -80,8 +85,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except OSError as error:
         raise _output_error(shown, error) from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException as error:

@@ -1,4 +1,5 @@
-"""Label sets on disk: the `openset` string format and `name,openset` CSV files.
+"""Label sets on disk: the `openset` string format, `name,openset` CSV files, and the Codalab
+`-openset.npz` submission form (written here, streamed by members/npz.py when read).
 
 The MER2024 challenge exchanges predictions as CSV with columns `name,openset`,
 where `openset` is a bracketed list such as "['happy', 'relieved']" (the official
@@ -14,13 +15,14 @@ short marked excerpt (core.errors.excerpt).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from core.errors import InputError, excerpt, quoted, where
-from core.files import atomic_write_text
+from core.files import atomic_write_bytes, atomic_write_text
 
 LabelSets = dict[str, list[str]]
 
@@ -127,8 +129,9 @@ def check_name(name: str, path: str | Path, row: int | None) -> str:
     return sys.intern(name)  # one string per clip, shared by every member file and the gold
 
 
-def format_openset(labels: Sequence[str]) -> str:
-    """The MER2024 submission form: "['happy', 'relieved']".
+def format_openset(labels: Sequence[str], quoted: bool = True) -> str:
+    """The MER2024 submission form "['happy', 'relieved']", or with quoted=False the form the
+    official `-openset.npz` files hold, "[happy, relieved]".
 
     Raises ValueError for a label the form cannot carry (a quote, a comma, a line break, or
     nothing but spaces): it would come back as other labels, or none, when read.
@@ -136,7 +139,7 @@ def format_openset(labels: Sequence[str]) -> str:
     for label in labels:
         if not isinstance(label, str) or _UNWRITABLE_LABEL.search(label) or not label.strip():
             raise ValueError(f"label cannot be written in the openset format ({excerpt(label)})")
-    return "[" + ", ".join(f"'{label}'" for label in labels) + "]"
+    return "[" + ", ".join(f"'{label}'" if quoted else label for label in labels) + "]"
 
 
 def check_unique(seen: dict[str, int], name: str, row: int, path: str | Path) -> None:
@@ -225,24 +228,42 @@ def read_clip_names(path: str | Path) -> list[str]:
     return names
 
 
-def label_csv_text(predictions: Mapping[str, Sequence[str]]) -> str:
-    """The CSV text of a submission, clips in sorted order so that reruns are byte-identical.
+def openset_rows(predictions: Mapping[str, Sequence[str]], quoted: bool = True) -> list[tuple[str, str]]:
+    """(clip name, openset text) per clip, in sorted order so that reruns are byte-identical.
 
-    Raises InputError naming the clip whose name or labels the format cannot carry.
+    Raises InputError naming the clip whose name or labels the formats cannot carry.
     """
-    lines = ["name,openset"]
+    rows = []
     for name in sorted(predictions):
         if not name.strip() or name != name.strip() or _UNWRITABLE_NAME.search(name) or has_surrogates(name):
             raise InputError(f"clip {excerpt(name)}: the clip name cannot be written to a name,openset CSV")
         try:
             if any(has_surrogates(label) for label in predictions[name] if isinstance(label, str)):
                 raise ValueError("a label is not valid UTF-8 text")
-            lines.append(f'{name},"{format_openset(predictions[name])}"')
+            rows.append((name, format_openset(predictions[name], quoted)))
         except ValueError as error:
             raise InputError(f"clip {name}: {error}") from None
-    return "\n".join(lines) + "\n"
+    return rows
+
+
+def label_csv_text(predictions: Mapping[str, Sequence[str]]) -> str:
+    """The CSV text of a submission (see openset_rows)."""
+    return "\n".join(["name,openset", *(f'{name},"{text}"' for name, text in openset_rows(predictions))]) + "\n"
 
 
 def write_label_csv(path: str | Path, predictions: Mapping[str, Sequence[str]]) -> None:
     """Write a submission CSV atomically (no partial file on failure, nothing written on bad labels)."""
     atomic_write_text(path, label_csv_text(predictions))
+
+
+def write_label_npz(path: str | Path, predictions: Mapping[str, Sequence[str]]) -> None:
+    """Write a submission in the Codalab `-openset.npz` form, atomically: what the official
+    files hold, compressed arrays `filenames` and `fileitems` of fixed-width unicode strings
+    (no pickle), items in the unquoted form "[happy, relieved]"."""
+    import numpy as np
+
+    rows = openset_rows(predictions, quoted=False)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, filenames=np.array([name for name, _ in rows], dtype=str),
+                        fileitems=np.array([text for _, text in rows], dtype=str))
+    atomic_write_bytes(path, buffer.getvalue())

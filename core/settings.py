@@ -3,15 +3,24 @@
 The data root holds research-only data that the repository must not contain. It comes from, in
 order: an explicit value (`--data-root`), the `OVMER_DATA` environment variable, a config's
 `data_root`, then DEFAULT_DATA_ROOT (relative to the directory you run from). The cache root
-(embeddings, WordNet, tuning fits, LLM answers) is `$OVMER_CACHE`, else `.cache/` in the
-repository.
+(embeddings, WordNet, tuning fits, LLM answers) is a config's `cache_dir`, else `$OVMER_CACHE`,
+else the user's cache folder (platformdirs: ~/.cache/ovmer-ensemble on Linux), the same for a
+checkout and an installed wheel (never inside site-packages).
+
+The default configs and their shipped judge states are package data: CONFIG_DIR is
+`configs/` beside the packages, in a checkout and in an installed wheel alike.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import platformdirs
+
+# The folder holding the packages: the checkout, or site-packages (or a --target folder) when installed.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs"
+APP_NAME = "ovmer-ensemble"
 DEFAULT_DATA_ROOT = "../shared/data"
 # The lexicon behind the OV-MER paper table, relative to the data root.
 DEFAULT_LEXICON = "lexicon/mer2025"
@@ -28,8 +37,8 @@ def default_lexicon(data_root: str | None = None) -> str:
 
 
 def default_cache_dir() -> Path:
-    """$OVMER_CACHE, else .cache/ in the repository."""
-    return Path(os.environ.get("OVMER_CACHE") or REPO_ROOT / ".cache")
+    """$OVMER_CACHE, else the user's cache folder for the project."""
+    return Path(os.environ.get("OVMER_CACHE") or platformdirs.user_cache_dir(APP_NAME))
 
 
 def cache_dir_or_default(cache_dir: str | os.PathLike | None) -> Path:

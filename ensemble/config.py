@@ -22,10 +22,10 @@ from core.errors import InputError, brief, excerpt, quoted
 from core.factory import parameter_names
 from core.files import atomic_write_text
 from core.registry import DEFAULT_TYPES, resolve
-from core.settings import DEFAULT_DATA_ROOT, DEFAULT_LEXICON, REPO_ROOT, resolve_data_root
+from core.settings import CONFIG_DIR, DEFAULT_DATA_ROOT, DEFAULT_LEXICON, resolve_data_root
 from core.uses import PathUse
 
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "ovmerd_views.yaml"
+DEFAULT_CONFIG = CONFIG_DIR / "ovmerd_views.yaml"
 # Clips turned into ballots and judged at a time (`chunk_clips:`): judging's memory is that of
 # one chunk, whatever the number of clips (ensemble.pipeline.judge_chunks); answers do not depend on it.
 DEFAULT_CHUNK_CLIPS = 5000
@@ -51,7 +51,7 @@ class EnsembleConfig:
     # key would leak into judges that do not take it (the k-of-n default k lives in KOfNVote).
     judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
     tune: TuneConfig = field(default_factory=TuneConfig)
-    cache_dir: str = ""  # '' = $OVMER_CACHE, else .cache/ in the repository (core.settings)
+    cache_dir: str = ""  # '' = $OVMER_CACHE, else the user's cache folder (core.settings)
     # The clips to judge: a manifest CSV (name, video [, audio, subtitle]); '' = every clip the
     # cached members cover. `run --clips/--videos` override it.
     clips: str = ""
@@ -86,12 +86,12 @@ def merge(schema: Any, *sources, overrides: Sequence[str] = ()) -> DictConfig:
 
 def _smoke(what: str, *, _root_):
     # Imported on first use only: it brings the media and model libraries with it.
-    return importlib.import_module("ensemble.smoke").resolve(what, _root_=_root_)
+    return importlib.import_module("testkit.smoke").resolve(what, _root_=_root_)
 
 
 def register_smoke() -> None:
     """Make `${smoke:...}` (configs/smoke_live.yaml's tiny models, videos and local server,
-    ensemble/smoke.py) available to configs; idempotent."""
+    testkit/smoke.py) available to configs; idempotent."""
     if OmegaConf.has_resolver("smoke"):
         return
     # omegaconf 2.4 renamed register_new_resolver to register_resolver (2.3's register_resolver
@@ -130,7 +130,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (), data_roo
     if not Path(config.data_root).is_dir():
         raise InputError(
             f"data root '{config.data_root}' not found: pass --data-root DIR, set OVMER_DATA, "
-            "or run `python run_ensemble.py fetch-data` for the lexicon"
+            "or fetch the lexicon with the `fetch-data` subcommand"
         )
     try:  # resolve once to report bad interpolations now; the config keeps them for saving
         resolved = OmegaConf.to_container(config, resolve=True)

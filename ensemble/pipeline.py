@@ -13,11 +13,11 @@ from contextlib import nullcontext
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from core.bulk import paused_gc
 from core.errors import InputError
 from core.factory import build
+from core.progress import progress as progress_of
 from core.settings import cache_dir_or_default
 from core.uses import PathUse, labelled
 from ensemble.config import DEFAULT_CHUNK_CLIPS
@@ -112,8 +112,13 @@ class Parts:
         return members
 
 
-def build_parts(config: DictConfig) -> Parts:
-    return Parts(build_members(config), build_vocabulary(config), build_judge(config))
+def build_parts(config: DictConfig, ready: bool = False) -> Parts:
+    """Every part of the config, built and checked; members first, so that a bad member type is
+    reported as such. ready: also read the judge's state now (`run`: a missing or mismatched state
+    fails before the members run, not after hours of inference; not `tune`, which refits it)."""
+    members = build_members(config)
+    judge = ready_judge(config, len(members)) if ready else checked_judge(config)
+    return Parts(members, build_vocabulary(config), judge)
 
 
 def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
@@ -166,7 +171,7 @@ def collect_outputs(members: Sequence[Member], clips: Sequence[str | Clip], prog
     clips = as_clips(clips)
     labels: ClipLabels = {clip.name: {} for clip in clips}
     failures: Failures = {}
-    for member in tqdm(members, desc="members", unit="member", disable=not progress or None, leave=False):
+    for member in progress_of(members, "members", unit="member", enabled=progress):
         # Reading stored outputs builds millions of small acyclic objects (core/bulk.py); a live
         # model keeps the collector, as its libraries may make cycles over hours of inference.
         with nullcontext() if member.setup_on_demand else paused_gc():
@@ -219,13 +224,9 @@ class Prepared:
     labels: ClipLabels
     vocabulary: Vocabulary
     failures: Failures = dataclasses.field(default_factory=dict)
+    judge: Judge | None = None  # the config's judge, built with the parts
     _maker: BallotMaker | None = dataclasses.field(default=None, init=False, repr=False)
     _ballots: list[ClipBallot] | None = dataclasses.field(default=None, init=False, repr=False)
-
-    def unanswered(self) -> list[str]:
-        """Clips that some member failed on and no member answered."""
-        failed = {clip for errors in self.failures.values() for clip in errors}
-        return [clip for clip in self.clips if clip in failed and not self.labels[clip]]
 
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
@@ -264,15 +265,45 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
     return read_manifest(path) if path else None
 
 
+def checked_judge(config: DictConfig) -> Judge:
+    """The config's judge, built and its own parameters checked (its state is not read: `tune`
+    runs on configs whose state is missing or stale)."""
+    judge = build_judge(config)
+    if hasattr(judge, "_check_params"):
+        judge._check_params()
+    return judge
+
+
+def ready_judge(config: DictConfig, n_members: int) -> Judge:
+    """The judge `judge_clips` runs, checked against the member count, with its shipped state
+    read (a missing or mismatched state fails before the members run, not after hours of
+    inference)."""
+    judge = checked_judge(config)
+    judge.check_members(n_members)
+    state = getattr(judge, "state", None)
+    if state and hasattr(judge, "load_state"):
+        judge.load_state(state)
+    return judge
+
+
+def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
+    return f"{len(unanswered)} of {n_clips} clips got no answer from any member (e.g. {unanswered[0]}; see the failures above)"
+
+
 def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
-            parts: Parts | None = None) -> Prepared:
+            allow_missing: bool = True, parts: Parts | None = None) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
-    manifest, else every clip a cached member covers. parts: the config's parts, built already
-    (its members are taken); default built here.
+    manifest, else every clip a cached member covers. parts: the config's parts, built (and so
+    checked) before the first member runs; default built here. allow_missing: clips that every
+    member holding them failed on are judged with an empty ballot (else InputError; finished
+    clips stay in the members' caches).
     """
-    members = parts.take_members() if parts is not None else build_members(config)
+    # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
+    # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
+    parts = parts if parts is not None else build_parts(config)
+    members = parts.take_members()
     names = [m.name for m in members]
     if clips is None:
         clips = config_clips(config)
@@ -289,9 +320,18 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if not answered:
         verb = "answered" if failures else "covers"
         raise InputError(f"no member {verb} any of the {len(selected)} requested clips (e.g. {selected[0]})")
-    unanswered = [clip for clip in selected if not labels[clip]]
+    failed = {clip for errors in failures.values() for clip in errors}
+    unanswered = [clip for clip in selected if not labels[clip] and clip in failed]
+    if unanswered and not allow_missing:
+        raise InputError(
+            f"{unanswered_message(unanswered, len(selected))}; nothing written: finished clips are cached, so a rerun "
+            "redoes only the failed ones; --allow-missing writes these with empty answers"
+        )
     if unanswered:
-        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(unanswered), unanswered[0])
+        log.warning("%s: they get empty answers", unanswered_message(unanswered, len(selected)))
+    uncovered = [clip for clip in selected if not labels[clip] and clip not in failed]
+    if uncovered:
+        log.warning("%d requested clips have no member output (e.g. %s): they get empty answers", len(uncovered), uncovered[0])
     lacking = {m: n for m, n in coverage_report(labels, names, selected).items() if n}
     if lacking:
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
@@ -299,8 +339,8 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     # Fitted on the distinct words of every clip, so a chunk's ballots do not depend on which
     # clips share its chunk (a grouper's clusters depend on the words it was fitted on).
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
-    vocabulary = (parts.vocabulary if parts is not None else build_vocabulary(config)).fit(words)
-    return Prepared(names, selected, labels, vocabulary, failures)
+    vocabulary = parts.vocabulary.fit(words)
+    return Prepared(names, selected, labels, vocabulary, failures, parts.judge)
 
 
 def chunk_size(config: DictConfig) -> int:
@@ -316,14 +356,14 @@ def judge_chunks(config: DictConfig, prepared: Prepared, judge: Judge | None = N
     """The judge's answers a chunk of `chunk_clips` clips at a time, in clip order: only one
     chunk's ballots are held. A fitted judge answers each clip from its ballot alone, so the
     answers do not depend on the chunk size. A learned judge loads its fitted state; one that
-    must be fitted here is fitted on every clip's ballots first. judge: the config's, built
-    already (default built here)."""
-    judge = judge if judge is not None else build_judge(config)
+    must be fitted here is fitted on every clip's ballots first. judge: default the one built
+    with the parts, else built here."""
+    judge = judge or prepared.judge or build_judge(config)
     judge.check_members(len(prepared.members))
     size = chunk_size(config)
     if getattr(judge, "needs_fit", False):
         judge.fit(prepared.ballots)
-    bar = tqdm(total=len(prepared.clips), desc="judging", unit="clip", disable=not progress or None, leave=False)
+    bar = progress_of(desc="judging", total=len(prepared.clips), enabled=progress)
     try:
         for ballots in prepared.chunks(size):
             with paused_gc():

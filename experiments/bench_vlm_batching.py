@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from members import synthetic  # noqa: E402
+from testkit import models as tiny_models  # noqa: E402
 from members.live import prompts  # noqa: E402
 from members.live.worker import FrameProcessor, TransformersEngine  # noqa: E402
 
@@ -57,7 +57,7 @@ def build(size: str, device: str, dtype_name: str, folder: Path):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     preset = SIZES[size]
-    tokenizer = synthetic._tokenizer(synthetic.QWEN_SPECIALS, synthetic._QWEN_TEMPLATE)
+    tokenizer = tiny_models._tokenizer(tiny_models.QWEN_SPECIALS, tiny_models._QWEN_TEMPLATE)
     ids = tokenizer.convert_tokens_to_ids
     text = dict(preset["text"])
     mrope = text.pop("mrope")

@@ -27,7 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from members.live.cache import file_digest
-from members.media import MediaError, sample_frames, write_test_video
+from members.media import MediaError, sample_frames
+from testkit.media import write_test_video
 from tests.live_support import huge_avi
 
 

@@ -1,6 +1,6 @@
 """Throughput of the HTTP path: ChatClient and OpenAIMember against local servers (prints JSON).
 
-The servers are members.live.serve on 127.0.0.1 whose "model" sleeps `latency` seconds per
+The servers are testkit.serve on 127.0.0.1 whose "model" sleeps `latency` seconds per
 request (a stand-in for a GPU serving engine, which runs requests in parallel), so the figures
 show what the client adds and how concurrency and several endpoints hide the model's latency:
   chat: requests/s of ChatClient.chat_many over N short text requests, per concurrency;
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from members.base import Clip  # noqa: E402
 from members.http import ChatClient  # noqa: E402
 from members.live.openai import OpenAIMember  # noqa: E402
-from members.live.serve import start_server  # noqa: E402
-from members.media import write_test_video  # noqa: E402
+from testkit.serve import start_server  # noqa: E402
+from testkit.media import write_test_video  # noqa: E402
 
 
 def sleeper(latency: float):

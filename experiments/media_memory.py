@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from members.media import extract_audio, sample_frames, write_test_video
+from members.media import extract_audio, sample_frames  # noqa: E402
+from testkit.media import write_test_video  # noqa: E402
 
 
 def _rss_mb() -> float:

@@ -11,6 +11,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from core.jsoncache import JsonCache
+from core.progress import progress
 from judge.scored import ScoredJudge
 from judge.tuning import Gold, ScorerSpec, fit_and_score, fit_code_version, make_judge, summarise
 from judge.vote import KOfNVote
@@ -54,7 +55,7 @@ def pr_curve(
         return {"thresholds": [], "points": [], "chosen": []}
     per_threshold: list[list[dict]] = [[] for _ in thresholds]
     chosen = []
-    for train, test in splits:
+    for train, test in progress(splits, "PR curve", unit="fold"):
         judge = make_judge(params, shared).fit([by_clip[c] for c in train], {c: gold[c] for c in train})
         chosen.append(float(judge.k) if isinstance(judge, KOfNVote) else float(judge.threshold_))
         for i, value in enumerate(thresholds):
@@ -87,12 +88,12 @@ def leave_one_out(
 
     tasks = [(m, j) for m in variants for j in range(len(splits))]
     version = fit_code_version()
-    results = Parallel(n_jobs=n_jobs)(
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(job)(params, shared, ballots_without(m, splits[j][0]), ballots_without(m, splits[j][1]), gold, scorer, version)
         for m, j in tasks
     )
     scores: dict[Any, list] = {}
-    for (m, _), (row, _) in zip(tasks, results):
+    for (m, _), (row, _) in zip(tasks, progress(results, "leave-one-out", total=len(tasks), unit="fit")):
         scores.setdefault(m, []).append(row)
     full = summarise(scores[None])
     out = {}

@@ -25,6 +25,7 @@ from core.errors import InputError
 from core.factory import build
 from core.jsoncache import JsonCache
 from core.metrics import ew_scores, mer2024_scores
+from core.progress import progress
 from core.settings import REPO_ROOT
 from judge.base import Judge
 from judge.objective import Objective
@@ -234,13 +235,13 @@ def cross_validate(
         return inner[s][j]
 
     log.info("tuning %d candidates: %d fits (%d folds, nested) on %d jobs", len(grid), len(tasks), n_folds, n_jobs)
-    results = Parallel(n_jobs=n_jobs)(
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(job)(
             grid[c], shared, [by_clip[x] for x in split_of(s, j)[0]], [by_clip[x] for x in split_of(s, j)[1]], gold, scorer, version
         )
         for s, j, c in tasks
     )
-    table = dict(zip(tasks, results))
+    table = dict(zip(tasks, progress(results, "nested CV", total=len(tasks), unit="fit")))
 
     def best_on(s: int) -> int:
         values = [np.mean([goal.value(table[(s, j, c)][0]) for j in range(len(inner[s]))]) for c in range(len(grid))]

@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from members.live.base import LiveMember, Request
-from members.media import write_test_video
+from testkit.media import write_test_video
 
 # Every clip any Echo instance answered, in this process (tests clear it).
 ANSWERED: list[str] = []

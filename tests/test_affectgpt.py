@@ -1,4 +1,4 @@
-"""AffectGPTMember against a fake AffectGPT checkout (tests/data/fake_affectgpt).
+"""AffectGPTMember against a fake AffectGPT checkout (testkit/fake_affectgpt).
 
 The fake `inference_sample.py` stands in for the real script and its model weights (a 7B LLM
 with CLIP and HuBERT encoders on a GPU), which cannot exist here: it takes the same flags, runs
@@ -18,9 +18,9 @@ from core.errors import InputError
 from core.factory import build
 from members.base import Clip
 from members.live.affectgpt import AffectGPTMember, response_text, state_labels
-from members.media import write_test_video
+from testkit.media import write_test_video
 
-FAKE = Path(__file__).parent / "data" / "fake_affectgpt"
+FAKE = Path(__file__).parent.parent / "testkit" / "fake_affectgpt"
 TARGET = "members.live.affectgpt:AffectGPTMember"
 
 

@@ -21,7 +21,7 @@ def reference(clip, answers, vocabulary):
             cluster = vocabulary.cluster(word) if word else ""
             if not cluster:
                 continue
-            votes.setdefault(cluster, {}).setdefault(member, []).append(word)
+            votes.setdefault(cluster, {}).setdefault(member, []).append(vocabulary.surface(word))
             positions.setdefault(cluster, {}).setdefault(member, n_labels[member])
             n_labels[member] += 1
     return votes, positions, n_labels

@@ -56,7 +56,7 @@ def test_ovmerd_fitted_judges_answer_the_same_at_any_chunk_size(ovmerd, name):
     expected = whole(config, prepared)
     for size in (1, 7, len(prepared.clips)):
         config.chunk_clips = size
-        assert label_csv_text(judge_clips(config, prepared)) == expected, size
+        assert label_csv_text(judge_clips(config, prepared, build_judge(config))) == expected, size
 
 
 def test_chunks_hold_at_most_chunk_clips_ballots_and_build_none_ahead(ovmerd):

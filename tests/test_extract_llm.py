@@ -13,6 +13,7 @@ import pytest
 
 from core.errors import InputError
 from members.extract.llm import LLMExtractor, parse_answer
+from testkit.serve import start_server
 
 
 class FakeServer:
@@ -110,9 +111,41 @@ def test_unreachable_server_is_a_clear_error():
         ("[happy, relieved]", ["happy", "relieved"]),
         ("The labels are ['Anxious', 'worried'].", ["anxious", "worried"]),
         ("[doubt/disbelief]", ["doubt", "disbelief"]),
-        ("no list here", []),
+        ("no list here, sorry, I cannot tell from this description.", None),
         ("[]", []),
+        ("", []),
+        ("Emotions: happy, relieved", ["happy", "relieved"]),
+        ("**Emotions:** *anxious*", ["anxious"]),
+        ("情绪：开心，惊讶、放松", ["开心", "惊讶", "放松"]),
+        ("happy, relieved", ["happy", "relieved"]),
     ],
 )
 def test_answers_are_parsed_to_labels(answer, labels):
     assert parse_answer(answer) == labels
+
+
+def test_every_answer_shape_through_a_real_server_and_unreadable_answers_warn(tmp_path, caplog):
+    """testkit.serve answers each description in another shape, as different served models do."""
+    shapes = {"a": "Emotions: happy, relieved", "b": "情绪：焦虑、紧张", "c": "[sad]",
+              "d": "I am not sure what the person feels here.", "e": "- calm\n- content"}
+
+    def answer_fn(messages):
+        return shapes[messages[0]["content"].rsplit("Description: ", 1)[1]]
+
+    with start_server(answer_fn, model="qwen") as server:
+        extractor = LLMExtractor(url=server.url, model="qwen", cache_dir=str(tmp_path))
+        with caplog.at_level("WARNING", logger="members.extract.llm"):
+            labels = extractor.extract_many({clip: clip for clip in shapes}, member="m")
+    assert labels == {"a": ["happy", "relieved"], "b": ["焦虑", "紧张"], "c": ["sad"], "d": [], "e": ["calm", "content"]}
+    assert "member 'm'" in caplog.text and "1 of 5 answers hold no label list" in caplog.text
+    assert "clip d: 'I am not sure what the person feels here.'" in caplog.text
+
+
+def test_a_cached_answer_is_parsed_again_when_read(tmp_path):
+    """An answer cached by an older parser that read only [...] lists gave [] for 'Emotions: x';
+    the cache keeps the answer, so it is read with today's parser and nothing is asked again."""
+    extractor = LLMExtractor(url="http://127.0.0.1:9", model="qwen", cache_dir=str(tmp_path), retries=0, timeout=1)
+    path = extractor._cache_path("She beams.")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"model": "qwen", "answer": "Emotions: happy", "labels": []}), encoding="utf-8")
+    assert extractor.extract("She beams.") == ["happy"]  # the server at port 9 is never reached

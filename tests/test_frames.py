@@ -9,7 +9,8 @@ import pytest
 
 from members.base import Clip
 from members.live.frames import FramePool, Sampling, machine_cores, shared_pool
-from members.media import MediaError, sample_frames, write_test_video
+from members.media import MediaError, sample_frames
+from testkit.media import write_test_video
 from tests.live_support import Echo
 
 

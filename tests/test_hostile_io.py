@@ -32,8 +32,8 @@ from core.files import atomic_write_text
 from core.metrics import mer2024
 from core.metrics.mer2024 import ZipGrouper
 from ensemble.cli import main as cli
-from members.media import write_test_video
-from tests.support import DATA, GOLD, baseline_file, run_cli
+from testkit.media import write_test_video
+from tests.support import DATA, baseline_file, run_cli
 
 CACHED = baseline_file("Video-ChatGPT")
 RUN = ["run", "--data-root", str(DATA), f"members=[{{name: m, path: {CACHED}}}]", "judge={type: kofn, k: 1}"]
@@ -220,7 +220,7 @@ def test_an_mp4_given_as_manifest_prints_no_control_bytes(tmp_path):
     video = write_test_video(tmp_path / "clip.mp4")
     manifest = tmp_path / "manifest.csv"
     manifest.write_bytes(Path(video).read_bytes())
-    for args in (["--clips", str(video)], ["--clips", str(manifest)], [f"members=[{{name: m, path: {manifest}}}]"]):
+    for args in (["--clips", str(video)], ["--clips", str(manifest)], [f"members=[{{name: m, path: {manifest}}}]", "judge={type: kofn, k: 1}"]):
         done = run_cli("run", "--out", tmp_path / "sub.csv", *args)
         assert done.returncode == 1
         raw = done.stderr

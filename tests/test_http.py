@@ -1,6 +1,6 @@
-"""members.http.ChatClient and members.live.serve against real HTTP servers on 127.0.0.1.
+"""members.http.ChatClient and testkit.serve against real HTTP servers on 127.0.0.1.
 
-The servers are real sockets: members.live.serve, and a small purpose-made http.server handler
+The servers are real sockets: testkit.serve, and a small purpose-made http.server handler
 (Scripted) that answers by a script per request number: slow, HTTP 500, 4xx, garbage, good.
 Nothing is mocked; timeouts and backoff are tiny so each test runs in well under a second.
 """
@@ -19,7 +19,7 @@ from PIL import Image
 
 from core.errors import InputError
 from members.http import ChatClient, ServerError, chat_url, models_url
-from members.live.serve import BadRequest, messages_to_request, start_engine_server, start_server
+from testkit.serve import BadRequest, messages_to_request, start_engine_server, start_server
 
 
 def ok_body(text: str) -> bytes:

@@ -30,7 +30,8 @@ from members.base import Clip, MemberOutput
 from members.live import frames as live_frames
 from members.live import cache as live_cache
 from members.live.cache import WARN_RECORDS, ClipCache
-from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times, write_test_video
+from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times
+from testkit.media import write_test_video
 from members.readers import read_label_sets
 from tests.live_support import Echo, huge_avi
 from tests.support import DATA, baseline_file

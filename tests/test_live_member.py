@@ -12,8 +12,8 @@ import pytest
 from members.base import Clip
 from members.live.cache import ClipCache
 from members.live.prompts import OPEN_VOCABULARY, fill, parse_answer
-from members.live.serve import start_server
-from members.media import write_test_video
+from testkit.serve import start_server
+from testkit.media import write_test_video
 from tests.live_support import Echo
 
 

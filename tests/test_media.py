@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from members.media import AUDIO_RATE, MediaError, extract_audio, sample_frames, sample_times, write_test_video
+from members.media import AUDIO_RATE, MediaError, extract_audio, sample_frames, sample_times
+from testkit.media import write_test_video
 
 
 def gray_video(path: Path, frames: int, fps: int = 10, codec: str = "mpeg4") -> Path:

@@ -1,6 +1,6 @@
 """OpenAIMember end to end: generated videos, real frame sampling, a real server on 127.0.0.1.
 
-The server is members.live.serve with an answer function written here: no model weights exist
+The server is testkit.serve with an answer function written here: no model weights exist
 on this machine, so the "model" is a function that checks what it was sent (the frames, the
 prompt, the audio) and answers in the format the open-vocabulary prompt asks for. Everything
 else (sampling, encoding, HTTP, retries, per-clip cache, per-clip errors) runs for real.
@@ -18,8 +18,8 @@ from core.errors import InputError
 from core.factory import build
 from members.base import Clip
 from members.live.openai import OpenAIMember
-from members.live.serve import messages_to_request, start_engine_server, start_server
-from members.media import write_test_video
+from testkit.serve import messages_to_request, start_engine_server, start_server
+from testkit.media import write_test_video
 
 
 @pytest.fixture(scope="module")

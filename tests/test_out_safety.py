@@ -18,8 +18,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from ensemble.cli import main as cli
-from members.media import write_test_video
 from members.readers import read_label_sets
+from testkit.media import write_test_video
 from tests.live_support import ANSWERED
 from tests.support import DATA, baseline_file
 
@@ -144,10 +144,10 @@ def test_a_file_under_model_path(clips, capsys):
 
 
 def test_a_file_under_the_checkout(clips, capsys):
-    """The fake AffectGPT checkout (tests/data/fake_affectgpt) stands in for the real one and its
+    """The fake AffectGPT checkout (testkit/fake_affectgpt) stands in for the real one and its
     weights; on the old code the run succeeded and replaced the checkout's README."""
     folder, _ = clips
-    checkout = shutil.copytree(Path(__file__).parent / "data" / "fake_affectgpt", folder / "AffectGPT")
+    checkout = shutil.copytree(Path(__file__).parent.parent / "testkit" / "fake_affectgpt", folder / "AffectGPT")
     victim = checkout / "README.md"
     member = {"name": "agpt", "type": "affectgpt", "checkout": str(checkout), "python": sys.executable, "progress": False}
     config = write_config(folder, [member])

@@ -53,7 +53,8 @@ def test_bad_input_has_defined_results(real):
     long_word = "x" * 200
     assert real.normalize(long_word).kind == "long" and real.normalize(long_word).key == long_word
     assert real.normalize("y" * MAX_CHARS).kind != "long" and real.normalize("y" * (MAX_CHARS + 1)).kind == "long"
-    assert real.normalize("开心").key == "开心" and real.normalize("开心").kind == "foreign"
+    assert real.normalize("桌子").key == "桌子" and real.normalize("桌子").kind == "foreign"  # table
+    assert real.normalize("开心").key == "happy" and real.normalize("开心").kind == "translated"  # vocab.bilingual
     assert clean("Café—Noir") == "cafe noir"
 
 

@@ -48,7 +48,8 @@ def test_wordnet_vocabulary_agrees_with_lexicon_on_lexicon_words():
 def test_bad_words_have_defined_clusters():
     vocab = WordNetVocabulary(lexicon=str(LEXICON_2025)).fit(MEMBER_WORDS)
     assert vocab.cluster("") == EMPTY_CLUSTER and vocab.cluster("!!!") == EMPTY_CLUSTER
-    assert vocab.cluster("开心") == "开心"
+    assert vocab.cluster("桌子") == "桌子"  # table: no gloss reaches the lexicon
+    assert vocab.cluster("开心") == vocab.cluster("happy")  # through its gloss (vocab.bilingual)
     assert vocab.cluster("x" * 200) == "x" * 200
     assert vocab.cluster("never seen before words") == "never seen before words"
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from members import synthetic
+from testkit.models import tiny_qwen2_5_vl
 from members.live import worker
 from tests.vlm_models import build_tiny_models
 
@@ -240,7 +240,7 @@ def test_lmdeploy_missing_is_one_clear_error(tiny_models):
 def test_builders_are_idempotent_and_leave_no_temp_folders(tiny_models):
     folder = tiny_models["qwen"]
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    assert synthetic.tiny_qwen2_5_vl(folder) == folder
+    assert tiny_qwen2_5_vl(folder) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in folder.parent.iterdir()) == ["internvl", "qwen2_5_vl", "remote"]
     assert (tiny_models["remote"] / "modeling_tiny_remote.py").is_file()

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from members import synthetic
-from members.media import write_test_video
+from testkit import models as tiny_models
+from testkit.media import write_test_video
 
 
 def build_tiny_models(root: Path) -> dict[str, Path]:
     """{'qwen': Qwen2.5-VL, 'internvl': InternVL3-hf, 'remote': a remote-code Qwen2.5-VL subclass}."""
     root = Path(root) / "tiny-models"
     return {
-        "qwen": synthetic.tiny_qwen2_5_vl(root / "qwen2_5_vl"),
-        "internvl": synthetic.tiny_internvl(root / "internvl"),
-        "remote": synthetic.tiny_remote_code(root / "remote"),
+        "qwen": tiny_models.tiny_qwen2_5_vl(root / "qwen2_5_vl"),
+        "internvl": tiny_models.tiny_internvl(root / "internvl"),
+        "remote": tiny_models.tiny_remote_code(root / "remote"),
     }
 
 

@@ -97,12 +97,14 @@ class BallotMaker:
         self._memo: dict[str, tuple[str, str]] = {}
 
     def word_cluster(self, label: str) -> tuple[str, str]:
-        """(normalised word, cluster id) of one raw label; ('', '') when there is nothing to vote on."""
+        """(the word to emit, cluster id) of one raw label: the normalised label, or its lexicon
+        form when the vocabulary translated it (Vocabulary.surface); ('', '') when there is
+        nothing to vote on."""
         found = self._memo.get(label)
         if found is None:
             word = normalise_label(label)
             cluster = self.vocabulary.cluster(word) if word else ""
-            found = (word, cluster) if cluster else ("", "")
+            found = (self.vocabulary.surface(word), cluster) if cluster else ("", "")
             self._memo[label] = found
         return found
 

@@ -21,3 +21,9 @@ class Vocabulary(Params, DeclaresPaths, ABC):
     @abstractmethod
     def cluster(self, word: str) -> str:
         """The cluster id of one (already lower-cased) word."""
+
+    def surface(self, word: str) -> str:
+        """The word a submission writes for `word`: the word itself, or, for a word the
+        vocabulary translated into the lexicon (a Chinese word, vocab.bilingual), the lexicon
+        form it reached, which the metrics map (they would drop the Chinese word)."""
+        return word

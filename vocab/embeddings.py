@@ -40,7 +40,7 @@ class Embedder:
     """embed(words) -> unit-length float32 rows, one per word, in order.
 
     model_path: a sentence-transformers folder ('' = the packaged all-MiniLM-L6-v2).
-    cache_dir: cache root ('' = $OVMER_CACHE or .cache/ in the repository).
+    cache_dir: cache root ('' = $OVMER_CACHE or the user cache folder, core.settings).
     """
 
     model_path: str = ""

@@ -64,7 +64,7 @@ class LocalGrouper(Params):
     features: names from ALL_FEATURES that the pair model uses (coef in the same order).
     threshold: the average-linkage merge level on the same-group probability (higher = smaller groups).
     coef/intercept: the logistic pair model; fit(pairs, labels) refits them.
-    cache_dir: embedding cache root ('' = $OVMER_CACHE or .cache/); model_path: '' = packaged MiniLM.
+    cache_dir: embedding cache root ('' = $OVMER_CACHE or the user cache folder); model_path: '' = packaged MiniLM.
     """
 
     lexicon: str = ""

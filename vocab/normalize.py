@@ -5,7 +5,9 @@ lexicon's own forms are what the EW metric maps):
 1. clean: Unicode NFKC, accents dropped, lower case, hyphens/underscores/slashes to spaces,
    punctuation dropped (apostrophes inside words kept), whitespace collapsed;
 2. classify: empty (nothing left, e.g. punctuation only), foreign (letters outside the
-   Latin alphabet, e.g. Chinese), long (over `max_chars`): these keep their cleaned text;
+   Latin alphabet, e.g. Chinese), long (over `max_chars`): these keep their cleaned text,
+   except a Chinese word whose English glosses reach the lexicon (vocab.bilingual: 开心 ->
+   happy), which is 'translated' to that lexicon form;
 3. phrases: hedges and frames are dropped from the front ("a bit anxious" -> "anxious",
    "sense of relief" -> "relief", "feeling of helplessness" -> "helplessness"); negations
    are kept: a negated word becomes its WordNet antonym when the lexicon knows it
@@ -21,6 +23,8 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from vocab.bilingual import to_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,8 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Normalized:
-    """kind: 'word', 'phrase', 'negated', 'empty', 'foreign' or 'long'; key: the form to cluster on."""
+    """kind: 'word', 'phrase', 'translated', 'negated', 'empty', 'foreign' or 'long'; key: the form
+    to cluster on (for 'translated', the lexicon form a non-English word reached)."""
 
     text: str
     key: str
@@ -109,6 +114,9 @@ class Normalizer:
         if not text:
             return Normalized(text, "", "empty")
         if is_foreign(text):
+            form = self.translate(text)
+            if form:
+                return Normalized(text, form, "translated")
             if not self._foreign_seen:
                 log.info("non-English label %r (and any later ones) kept as its own cluster", text)
             self._foreign_seen += 1
@@ -131,6 +139,17 @@ class Normalizer:
         if " " in key:
             return Normalized(text, key, "phrase")
         return Normalized(text, self.base_form(key), "word")
+
+    def translate(self, text: str) -> str | None:
+        """The lexicon form a Chinese word's English glosses reach, normalised as English words
+        are (hedges, inflection, derivation); None without a lexicon or when none reaches it."""
+        if self.lexicon is None:
+            return None
+        return to_lexicon(text, self._english_lexicon_form, self.lexicon)
+
+    def _english_lexicon_form(self, english: str) -> str | None:
+        normal = self.normalize(english)
+        return self.lexicon_form(normal.key) if normal.kind in ("word", "phrase") else None
 
     def antonym(self, word: str) -> str | None:
         """The first WordNet antonym of the word (lemma) that the lexicon knows, else None."""

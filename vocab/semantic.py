@@ -43,7 +43,7 @@ class WordNetVocabulary(Vocabulary):
 
     lexicon: lexicon folder ('' = clusters from the fitted words); attach_oov / attach_threshold:
     the out-of-lexicon rule; template: the sentence a word is embedded in; cache_dir: the
-    embedding cache root ('' = $OVMER_CACHE or .cache/; WordNet always comes from the folder
+    embedding cache root ('' = $OVMER_CACHE or the user cache folder; WordNet always comes from the folder
     `python -m vocab.wordnet --prepare` makes); model_path: '' = the packaged all-MiniLM-L6-v2.
     """
 
@@ -99,6 +99,10 @@ class WordNetVocabulary(Vocabulary):
                 self._place_unfitted_without_lexicon(word)
         return self.clusters_[word]
 
+    def surface(self, word: str) -> str:
+        normal = self.normalizer_.normalize(word)
+        return normal.key if normal.kind == "translated" else word
+
     # -- placing words -------------------------------------------------------------------------
     def _representative(self, form: str) -> str:
         return self.lexicon_.map_m2(form) or form
@@ -131,7 +135,7 @@ class WordNetVocabulary(Vocabulary):
 
     def _symbolic_anchor(self, normal: Normalized) -> str | None:
         """A lexicon form reached by normalisation or WordNet synonymy, else None."""
-        if normal.kind not in ("word", "phrase") or self.lexicon_ is None:
+        if normal.kind not in ("word", "phrase", "translated") or self.lexicon_ is None:
             return None
         if self.normalizer_.known(normal.key):
             return normal.key

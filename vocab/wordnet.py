@@ -121,7 +121,7 @@ def first_senses(wordnet, key: str) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vocab.wordnet", description=__doc__.split("\n")[0])
     parser.add_argument("--prepare", action="store_true", help="build the nltk WordNet folder")
-    parser.add_argument("--cache-dir", default=None, help="cache root (default: .cache in the repository)")
+    parser.add_argument("--cache-dir", default=None, help="cache root (default: $OVMER_CACHE, else the user cache folder)")
     parser.add_argument("--source", default=str(DEBIAN_WORDNET), help="Debian WordNet folder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

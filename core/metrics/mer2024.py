@@ -21,6 +21,7 @@ from numpy.lib import format as npy_format
 from core.errors import InputError, quoted
 from core.labels import normalise_label
 from core.metrics.common import paired_clips, set_scores
+from core.progress import progress as progress_of
 
 
 @runtime_checkable
@@ -149,12 +150,12 @@ def _mapper(groups: list[list[str]]):
 
 
 def mer2024_scores(
-    gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], grouper: Grouper | None = None
+    gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]], grouper: Grouper | None = None, progress: bool = False
 ) -> Mer2024Scores:
-    """Accuracy_s, Recall_s and their mean over the gold clips."""
+    """Accuracy_s, Recall_s and their mean over the gold clips (progress: show the grouping's progress)."""
     grouper = grouper or IdentityGrouper()
     accuracies, recalls = [], []
-    for clip in paired_clips(gold, pred):
+    for clip in progress_of(paired_clips(gold, pred), "MER2024 grouping", enabled=progress):
         gold_words = [normalise_label(w) for w in gold[clip]]
         pred_words = [normalise_label(w) for w in pred[clip]]
         if not gold_words:

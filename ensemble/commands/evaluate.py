@@ -63,7 +63,7 @@ def evaluate(config) -> dict:
     result = {"ew": ew_scores(gold, pred, load_lexicon(config.lexicon)).as_dict()}
     grouper = make_grouper(config)
     if grouper is not None:
-        result["mer2024"] = mer2024_scores(gold, pred, grouper).as_dict()
+        result["mer2024"] = mer2024_scores(gold, pred, grouper, progress=True).as_dict()
     return result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.files import new_file_mode, part_file
+from core.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,8 @@ def _download(url: str, target: Path, expected: str, timeout: float) -> None:
 
 def fetch(dest: Path, source: str, timeout: float = 60.0) -> int:
     """Fetch every missing or changed lexicon file; returns how many were downloaded."""
-    from tqdm import tqdm
-
     downloaded = 0
-    for remote, local, expected in tqdm(FILES, desc="lexicon", unit="file", disable=None):
+    for remote, local, expected in progress(FILES, "lexicon", unit="file"):
         target = dest / local
         if target.is_file() and sha256_of(target) == expected:
             log.debug("%s: present, checksum ok", target)

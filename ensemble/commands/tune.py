@@ -13,6 +13,7 @@ from core.errors import OutputError
 from core.files import atomic_write_text, check_output_path
 from core.labels import read_label_csv
 from core.uses import PathUse
+from ensemble.commands.clip_args import add_clip_arguments, clips_of
 from ensemble.config import DEFAULT_CONFIG, config_inputs, load_config, save_config, trust_pickles
 from ensemble.pipeline import Parts, build_parts, coverage_report, prepare, shared_settings
 from judge.objective import Objective
@@ -37,6 +38,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="don't reuse or store fits under cache_dir")
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out contributions")
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or the config's data_root)")
+    add_clip_arguments(parser)
     parser.add_argument("--trust-pickle", action="store_true", help="let members load pickled description npz files (only files you trust)")
 
 
@@ -67,13 +69,15 @@ def tuning_cache(config) -> Path:
 
 
 def tune(config, gold_path: str, groupings: str | None = None, objective: str | None = None, n_jobs: int | None = None,
-         use_cache: bool = True, loo: bool = True, grouper: str | None = None, parts: Parts | None = None) -> tuple[dict, dict, object]:
+         use_cache: bool = True, loo: bool = True, grouper: str | None = None, parts: Parts | None = None,
+         clips=None) -> tuple[dict, dict, object]:
     """Returns (final judge params with type, report, final judge fitted on all gold clips).
-    parts: the config's parts, built already (default built here)."""
+    parts: the config's parts, built already (default built here); clips: the clips to use
+    (default the config's or every clip the cached members cover)."""
     objective = objective or config.tune.objective
     Objective.parse(objective)
     gold = read_label_csv(gold_path)
-    prepared = prepare(config, parts=parts)
+    prepared = prepare(config, clips=clips, parts=parts)
     shared = {**shared_settings(config), "objective": objective}
     spec = ScorerSpec(shared["lexicon"], groupings, grouper, shared["cache_dir"])
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
@@ -154,10 +158,12 @@ def outputs_of(args) -> dict[str, str]:
     return outputs
 
 
-def check_outputs(args, config, parts: Parts) -> None:
+def check_outputs(args, config, parts: Parts, clips=None) -> None:
     """Every output off what the run reads or writes, and off each other."""
     uses = [PathUse(str(args.config or DEFAULT_CONFIG), "--config"), PathUse(args.gold, "--gold"),
-            PathUse(args.groupings or "", "--groupings"), *config_inputs(config), *parts.paths()]
+            PathUse(args.groupings or "", "--groupings"), PathUse(args.clips or "", "--clips"),
+            PathUse(args.subtitles or "", "--subtitles"), *config_inputs(config), *parts.paths(),
+            *(use for clip in clips or () for use in clip.paths())]
     if not args.no_cache:
         uses.append(PathUse(str(tuning_cache(config)), "tuning cache", folder=True, writes=True))
     written: list[PathUse] = []
@@ -172,9 +178,10 @@ def main(args, overrides) -> int:
     if args.trust_pickle:  # for this command only: the tuned config written below does not keep it
         log.info("trusting pickled files of members: %s", ", ".join(trust_pickles(working)) or "none")
     parts = build_parts(working)
-    check_outputs(args, working, parts)
+    clips = clips_of(args)
+    check_outputs(args, working, parts, clips)
     params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo,
-                                 args.grouper, parts)
+                                 args.grouper, parts, clips)
     _print_table(report)
     tuned = config.copy()
     judge = dict(params)

@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Sequence
 
 from core.params import Params
+from core.progress import progress
 from core.uses import DeclaresPaths
 
 
@@ -29,5 +30,5 @@ class Extractor(Params, DeclaresPaths, ABC):
 
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         """{clip: words} for {clip: description}; subclasses may run these concurrently."""
-        return {clip: self.extract(text, member) for clip, text in descriptions.items()}
+        return {clip: self.extract(text, member) for clip, text in progress(descriptions.items(), "extract", total=len(descriptions))}
 

@@ -5,13 +5,18 @@ this reproduces the official extraction step with temperature 0. Each answer is 
 as JSON, keyed by a hash of model, prompt and description, so a rerun sends no request for a
 description it has seen. Requests go through members.http.ChatClient (the project's one chat
 client: several endpoints, bounded concurrency, timeout, retries with backoff).
+
+Answers are read by members.answers.parse_answer, the live members' parser: `[a, b]`,
+`Emotions: a, b`, Chinese lists and `情绪：` lines, markdown, a bare short list. An answer it
+cannot read counts as no labels for that clip, with a warning that quotes it (the run goes on:
+one odd answer of a model is not a reason to lose the others); the cache keeps the raw answer
+and a cached answer is parsed again when read, so a better parser applies without asking again.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +24,8 @@ from typing import Mapping
 
 from core.files import atomic_write_text
 from core.uses import PathUse
-from core.labels import normalise_label
+from core.progress import progress
+from members.answers import parse_answer as parse_any_answer
 from members.extract.base import Extractor
 from members.http import ChatClient
 
@@ -33,16 +39,20 @@ PROMPT = (
     "Answer with a list only, in the form [label1, label2, ...]; answer [] if no emotion is named.\n\n"
     "Description: {description}"
 )
-_LIST = re.compile(r"\[([^\[\]]*)\]")
+_EXCERPT = 80
 
 
-def parse_answer(answer: str) -> list[str]:
-    """The labels of the last bracketed list in an answer ('[happy, relieved]'); [] when there is none."""
-    lists = _LIST.findall(answer or "")
-    if not lists:
+def parse_answer(answer: str) -> list[str] | None:
+    """The labels of an answer ('[happy, relieved]', 'Emotions: happy, relieved', '情绪：开心'); []
+    for an empty answer or an empty list; None when a non-empty answer holds no list it can read."""
+    if not (answer or "").strip():
         return []
-    items = re.split(r"[,'\"/;]|\band\b", lists[-1])
-    return list(dict.fromkeys(word for word in (normalise_label(item) for item in items) if word))
+    return parse_any_answer(answer)[1]
+
+
+def _excerpt(answer: str) -> str:
+    flat = " ".join(answer.split())
+    return repr(flat if len(flat) <= _EXCERPT else flat[:_EXCERPT] + "...")
 
 
 @dataclass
@@ -102,25 +112,40 @@ class LLMExtractor(Extractor):
         messages = [{"role": "user", "content": self.prompt.format(description=description)}]
         return self.client().chat(messages, max_tokens=self.max_tokens, temperature=0)
 
-    def extract(self, description: str | None, member: str | None = None) -> list[str]:
+    def answer(self, description: str | None) -> str:
+        """The server's answer for a description (from the cache when it was asked before); ''
+        for an empty description."""
         text = (description or "").strip()[-self.max_chars :]
         if not text:
-            return []
+            return ""
         path = self._cache_path(text)
         if path is not None and path.is_file():
             try:
-                return list(json.loads(path.read_text(encoding="utf-8"))["labels"])
+                return str(json.loads(path.read_text(encoding="utf-8"))["answer"])
             except (ValueError, KeyError, TypeError):
                 log.warning("%s: unreadable cache entry, asking again", path)
         answer = self._ask(text)
-        labels = parse_answer(answer)
         if path is not None:
-            record = {"model": self.model, "answer": answer, "labels": labels}
+            record = {"model": self.model, "answer": answer, "labels": parse_answer(answer) or []}
             atomic_write_text(path, json.dumps(record, ensure_ascii=False))
-        return labels
+        return answer
+
+    def extract(self, description: str | None, member: str | None = None) -> list[str]:
+        answer = self.answer(description)
+        labels = parse_answer(answer)
+        if labels is None:
+            log.warning("llm extractor%s: the answer holds no label list, counted as no labels: %s",
+                        f" (member '{member}')" if member else "", _excerpt(answer))
+        return labels or []
 
     def extract_many(self, descriptions: Mapping[str, str | None], member: str | None = None) -> dict[str, list[str]]:
         clips = list(descriptions)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            results = list(pool.map(lambda clip: self.extract(descriptions[clip], member), clips))
-        return dict(zip(clips, results))
+            answers = dict(zip(clips, progress(pool.map(lambda clip: self.answer(descriptions[clip]), clips), "extract", total=len(clips))))
+        labels = {clip: parse_answer(answer) for clip, answer in answers.items()}
+        unread = [clip for clip, found in labels.items() if found is None]
+        if unread:
+            log.warning("llm extractor%s: %d of %d answers hold no label list and count as no labels "
+                        "(e.g. clip %s: %s)", f" (member '{member}')" if member else "", len(unread), len(clips),
+                        unread[0], _excerpt(answers[unread[0]]))
+        return {clip: found or [] for clip, found in labels.items()}

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.progress import progress
 from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient
@@ -245,7 +245,7 @@ class LiveMember(Member):
             log.info("member '%s': %d of %d clips from its cache %s", self.name, len(outputs), len(clips), cache.path)
         if pending:
             self.setup()  # idempotent; not at all when the cache holds every clip
-        bar = tqdm(total=len(pending), desc=self.name, unit="clip", disable=not self.progress or None, leave=False)
+        bar = progress(total=len(pending), desc=self.name, enabled=self.progress)
         try:
             for start in range(0, len(pending), self.batch_size):
                 batch = pending[start:start + self.batch_size]

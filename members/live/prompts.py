@@ -1,4 +1,4 @@
-"""Prompts of live members and the parser of their answers.
+"""Prompts of live members; their answers are read by members.answers.parse_answer.
 
 The open-vocabulary prompt asks for a short description of the clues and, on a last line,
 the emotion words, so one answer gives both a description and labels. The two-stage
@@ -7,9 +7,9 @@ without the subtitle, then let a text model merge that description with the subt
 """
 from __future__ import annotations
 
-import re
+from members.answers import parse_answer
 
-from core.labels import normalise_label
+__all__ = ["DESCRIBE_ONLY", "MERGE", "OPEN_VOCABULARY", "fill", "parse_answer"]
 
 OPEN_VOCABULARY = (
     "{subtitle_line}As an expert in the field of emotions, look at the person's facial expressions, "
@@ -32,12 +32,6 @@ MERGE = (
     "emotion the person shows, as a comma-separated list of words."
 )
 
-_LABEL_LINE = re.compile(r"^\W*emotions?(?:\s+state)?\W*?[:：][\s*_]*(.*)$", re.IGNORECASE)
-# AffectGPT's trained answer form: "The character's emotional state is happy, relaxed."
-_STATE_IS = re.compile(r"emotional states?\s+(?:is|are|includes?)\s+([^.]*)", re.IGNORECASE)
-_LIST = re.compile(r"\[([^\[\]]*)\]")
-_SPLIT = re.compile(r"[,;/'\"]|\band\b")
-
 
 def fill(template: str, subtitle: str | None = None, audio: bool = False, description: str = "") -> str:
     """A prompt template with the clip's subtitle (a line of its own, left out when there is none)."""
@@ -48,29 +42,3 @@ def fill(template: str, subtitle: str | None = None, audio: bool = False, descri
         audio_clause=", voice" if audio else "",
         description=description.strip(),
     )
-
-
-def _words(text: str) -> list[str]:
-    words = (normalise_label(item) for item in _SPLIT.split(text.strip().strip("[]().")))
-    return list(dict.fromkeys(word for word in words if word))
-
-
-def parse_answer(text: str) -> tuple[str, list[str] | None]:
-    """(description, labels) of a model's answer.
-
-    Labels come from the last 'Emotions: a, b' line, else from the last bracketed list, else from
-    "... emotional state is a, b."; when the answer has none of these, labels are None (an extractor can find them in the description).
-    """
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    for index in range(len(lines) - 1, -1, -1):
-        match = _LABEL_LINE.match(lines[index].strip())
-        if match:
-            description = " ".join(lines[:index]).strip()
-            return description or " ".join(lines).strip(), _words(match.group(1))
-    lists = _LIST.findall(text or "")
-    if lists:
-        return (text or "").strip(), _words(lists[-1])
-    stated = _STATE_IS.findall(text or "")
-    if stated:
-        return (text or "").strip(), _words(stated[-1])
-    return (text or "").strip(), None

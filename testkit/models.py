@@ -47,14 +47,14 @@ _INTERNVL_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-REMOTE_CONFIGURATION = '''"""A tiny stand-in for a remote-code checkpoint (written by members.synthetic)."""
+REMOTE_CONFIGURATION = '''"""A tiny stand-in for a remote-code checkpoint (written by testkit.models)."""
 from transformers import Qwen2_5_VLConfig
 
 
 class TinyRemoteConfig(Qwen2_5_VLConfig):
     model_type = "tiny_remote_vl"
 '''
-REMOTE_MODELING = '''"""A tiny stand-in for a remote-code model (written by members.synthetic)."""
+REMOTE_MODELING = '''"""A tiny stand-in for a remote-code model (written by testkit.models)."""
 from transformers import Qwen2_5_VLForConditionalGeneration
 
 from .configuration_tiny_remote import TinyRemoteConfig

@@ -7,7 +7,7 @@ The config names them through the `${smoke:...}` resolver:
     ${smoke:remote_code}  a tiny folder whose modelling code ships inside it (needs trust_remote_code)
     ${smoke:server}       an OpenAI-compatible server on 127.0.0.1 over the tiny Qwen2.5-VL,
                           started in this process and stopped when it exits
-    ${smoke:affectgpt}    a copy of the tests' stand-in AffectGPT checkout (its script's interface)
+    ${smoke:affectgpt}    a copy of testkit's stand-in AffectGPT checkout (its script's interface)
     ${smoke:python}       this interpreter (for the worker and the AffectGPT runner)
 Everything is seeded and built under `<cache_dir>/smoke/`, once; a later run reuses it.
 Random weights answer gibberish: a smoke run checks the plumbing of every backend, not answers.
@@ -27,11 +27,11 @@ from omegaconf import OmegaConf
 
 from core.errors import InputError
 from core.files import atomic_write_text
-from core.settings import REPO_ROOT, cache_dir_or_default
-from members.live.serve import start_engine_server
+from core.settings import cache_dir_or_default
+from testkit.serve import start_engine_server
 from members.live.worker import load_engine
-from members.media import write_test_video
-from members.synthetic import tiny_internvl, tiny_qwen2_5_vl, tiny_remote_code
+from testkit.media import write_test_video
+from testkit.models import tiny_internvl, tiny_qwen2_5_vl, tiny_remote_code
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ def _server(root: Path) -> str:
 
 
 def _checkout(root: Path) -> str:
-    """A copy of the tests' stand-in AffectGPT checkout (it logs its calls into its folder, which
+    """A copy of testkit's stand-in AffectGPT checkout (it logs its calls into its folder, which
     must not be the repository)."""
     target = root / "affectgpt"
     if not (target / "inference_sample.py").is_file():
-        shutil.copytree(REPO_ROOT / "tests" / "data" / "fake_affectgpt", target, dirs_exist_ok=True,
+        shutil.copytree(Path(__file__).parent / "fake_affectgpt", target, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("calls.log"))
     return str(target)
 

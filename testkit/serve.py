@@ -1,8 +1,16 @@
-"""A minimal OpenAI-compatible chat server, for serving a local model on 127.0.0.1.
+"""A minimal OpenAI-compatible chat server on 127.0.0.1, for tests, benchmarks and the smoke config.
 
 It answers POST /v1/chat/completions and GET /v1/models, the two routes live members and the
 llm extractor use, so the smoke config and the tests run the whole HTTP path against a real
-socket. It is not a production server (use lmdeploy api_server or vLLM for that).
+socket. It is not a production server (use lmdeploy api_server or vLLM: README "Serving").
+Where it cannot do what OpenAI's API does, it says so as OpenAI does, rather than answering
+something else: `stream: true` and `n` > 1 are a 400, a model name it does not serve a 404
+(a request without a model gets the served one, as vLLM does). `usage` counts words, not
+tokens (there is no tokenizer here): whitespace-separated words of the prompt's texts plus one
+per image, and of the answer.
+
+    python -m testkit.serve --port 8000 --model local --answer "Emotions: happy, relaxed"
+    python -m testkit.serve --port 8000 --model tiny --tiny-model .cache/smoke/qwen2_5_vl
 
 - `start_server(answer_fn)` calls `answer_fn(messages) -> str` once per request, in the
   request's own thread.
@@ -133,15 +141,52 @@ def messages_to_request(
     }
 
 
-def completion(text: str, model: str) -> dict[str, Any]:
-    """A chat.completion reply body carrying `text`."""
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def prompt_size(messages: list[dict]) -> int:
+    """The prompt's size for `usage`: whitespace-separated words of its texts, plus one per image
+    or video part (the server has no tokenizer)."""
+    size = 0
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, dict):
+                size += _words(str(part.get("text", ""))) if part.get("type") == "text" else 1
+    return size
+
+
+def check_request(body: Any, model: str) -> None:
+    """BadRequest (400) for what this server cannot honour, as OpenAI's API refuses it; a model
+    other than `model` is _UnknownModel (404)."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        raise BadRequest("the body must be a JSON object with a 'messages' list")
+    if body.get("stream"):
+        raise BadRequest("'stream': true is not supported by this server; send 'stream': false")
+    n = body.get("n", 1)
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n != 1):
+        raise BadRequest(f"'n' must be 1 on this server (got {n!r})")
+    asked = body.get("model")
+    if asked is not None and asked != model:
+        raise _UnknownModel(f"The model `{asked}` does not exist (this server serves `{model}`).")
+
+
+class _UnknownModel(LookupError):
+    """A request for a model the server does not serve (HTTP 404, as OpenAI's API answers)."""
+
+
+def completion(text: str, model: str, prompt_tokens: int = 0) -> dict[str, Any]:
+    """A chat.completion reply body carrying `text`, with `usage` in words (see the module's docstring)."""
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": _words(text),
+                  "total_tokens": prompt_tokens + _words(text)},
     }
 
 
@@ -164,8 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             log.debug("the client went away before the reply")  # e.g. it timed out
 
-    def _error(self, status: int, message: str) -> None:
-        self._send(status, {"error": {"message": message, "code": status}})
+    def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        self._send(status, {"error": {"message": message, "type": kind, "param": None, "code": status}})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self.path.rstrip("/") == "/v1/models":
@@ -184,9 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = json.loads(self.rfile.read(length).decode("utf-8"))
-            if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-                raise BadRequest("the body must be a JSON object with a 'messages' list")
+            check_request(body, self.server.model)
             text = self.server.respond(body)
+        except _UnknownModel as error:
+            self._error(404, str(error), kind="NotFoundError")
+            return
         except (BadRequest, json.JSONDecodeError, UnicodeDecodeError) as error:
             self._error(400, str(error))
             return
@@ -194,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.warning("chat request failed: %s: %s", type(error).__name__, error)
             self._error(500, f"{type(error).__name__}: {error}")
             return
-        self._send(200, completion(str(text), self.server.model))
+        self._send(200, completion(str(text), self.server.model, prompt_size(body["messages"])))
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -338,3 +385,40 @@ def start_engine_server(
     server = _serve(batcher.submit, host, port, model)
     server.on_close.extend([batcher.stop, media.cleanup])
     return server
+
+
+# ---- on its own: python -m testkit.serve -------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """Serve a fixed answer, or a tiny random-weight Qwen2.5-VL (built in --tiny-model if missing),
+    until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m testkit.serve", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
+    parser.add_argument("--model", default="local", help="the served model name; requests for another get 404")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--answer", default="Emotions: happy, relaxed", help="the answer to every request")
+    what.add_argument("--tiny-model", metavar="FOLDER", help="serve a tiny random-weight Qwen2.5-VL from FOLDER")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.tiny_model:
+        from members.live.worker import load_engine
+        from testkit.models import tiny_qwen2_5_vl
+
+        folder = tiny_qwen2_5_vl(args.tiny_model)
+        engine = load_engine({"family": "qwen2_5_vl", "model_path": str(folder), "device": "cpu", "dtype": "float32"})
+        server = start_engine_server(engine.generate, args.host, args.port, args.model)
+    else:
+        server = start_server(lambda messages: args.answer, args.host, args.port, args.model)
+    print(server.url, flush=True)  # a script that started it on port 0 reads where it listens
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
