@@ -250,8 +250,6 @@ class Prepared:
     def chunks(self, size: int) -> Iterator[list[ClipBallot]]:
         """The ballots `size` clips at a time, in clip order; each chunk is built when asked for,
         so only one is held (unless `ballots` was built already)."""
-        if size < 1:
-            raise InputError(f"config: chunk_clips must be a positive number of clips, got {size}")
         for start in range(0, len(self.clips), size):
             if self._ballots is not None:
                 yield self._ballots[start:start + size]
