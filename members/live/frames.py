@@ -151,14 +151,14 @@ class FramePool:
         try:
             frames = self._run(path, sampling)
         except BaseException as error:
-            pending.set_exception(error)
-            raise
-        finally:
             with self._lock:
                 self._pending.pop(key, None)
-        with self._lock:
+            pending.set_exception(error)
+            raise
+        with self._lock:  # kept before the pending entry goes: no request in between decodes it again
             self.decoded += 1
             self._keep(key, frames)
+            self._pending.pop(key, None)
         pending.set_result(frames)
         return list(frames)
 
