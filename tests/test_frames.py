@@ -3,7 +3,10 @@ between members that sample alike, with the kept frames bounded in bytes. Real v
 processes."""
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -119,3 +122,17 @@ def test_members_that_sample_alike_decode_each_clip_once(videos):
     assert pool.decoded - before == 3
     with pytest.raises(ValueError, match="decode_workers must be ≥ 0"):
         Echo(name="x", decode_workers=-2)
+
+
+def test_a_killed_worker_is_replaced_and_the_clip_decoded(videos):
+    """A decoding process that dies (killed here; out of memory or a crash in FFmpeg alike) breaks
+    the pool: the clip is retried once in a new pool."""
+    pool = FramePool(workers=1)
+    try:
+        assert len(pool.frames(videos[0], Sampling(num_frames=2))) == 2
+        for pid in list(pool._executor._processes):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        assert pixels(pool.frames(videos[1], Sampling(num_frames=2))) == pixels(sample_frames(videos[1], 2))
+    finally:
+        pool.close()
