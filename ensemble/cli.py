@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("ensemble.commands.evaluate", "score a prediction file with the MER-OV metrics"),
     "tune": ("ensemble.commands.tune", "choose judge parameters by cross-validation on gold clips"),
     "run": ("ensemble.commands.run", "write a submission (CSV, or the Codalab openset npz) from a config"),
+    "analyze": ("ensemble.commands.analyze", "write an error-analysis HTML page of a submission from its explain file and a gold file"),
     "extract": ("ensemble.commands.extract", "turn member descriptions into emotion labels (name,openset CSV)"),
     "convert": ("ensemble.commands.convert", "convert pickled description npz files (or a config's) into JSONL that needs no trust"),
 }

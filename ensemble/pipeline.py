@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -289,14 +289,16 @@ def unanswered_message(unanswered: Sequence[str], n_clips: int) -> str:
 
 
 def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progress: bool = False,
-            allow_missing: bool = True, parts: Parts | None = None) -> Prepared:
+            allow_missing: bool = True, parts: Parts | None = None,
+            on_failures: Callable[[Failures], None] | None = None) -> Prepared:
     """Run the members on the clips, fit the vocabulary on their words, build one ballot per clip.
 
     clips: names or Clip objects (with media for live members); default the config's `clips:`
     manifest, else every clip a cached member covers. parts: the config's parts, built (and so
     checked) before the first member runs; default built here. allow_missing: clips that every
     member holding them failed on are judged with an empty ballot (else InputError; finished
-    clips stay in the members' caches).
+    clips stay in the members' caches). on_failures: called with the members' failures as soon
+    as all members ran, before any check can stop the run (`run` writes them to a file).
     """
     # Every part built before the first member runs: a typo (`judge.kk=3`, `vocab.type=wordnett`)
     # fails now. Building loads no model; the vocabulary is fitted below, on the members' words.
@@ -308,6 +310,8 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if clips is None:
         clips = select_clips(members, None)
     labels, failures = collect_outputs(members, clips, progress)  # keyed by the clips, sorted
+    if on_failures is not None:
+        on_failures(failures)
     selected = list(labels)
     if not selected:
         raise InputError("no clips to judge")
@@ -341,41 +345,49 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     return Prepared(names, selected, labels, vocabulary, failures, parts.judge)
 
 
-def chunk_size(config: DictConfig) -> int:
-    """The config's `chunk_clips`: how many clips are turned into ballots and judged at a time."""
-    size = OmegaConf.select(config, "chunk_clips", default=DEFAULT_CHUNK_CLIPS)
+def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
+    """The judge that answers for the prepared clips, checked against the run's members and
+    ready to predict (a learned judge loads its fitted state; one that must be fitted here is
+    fitted on every clip's ballots)."""
+    judge = prepared.judge or build_judge(config)
+    judge.check_members(len(prepared.members))
+    if getattr(judge, "needs_fit", False):
+        judge.fit(prepared.ballots)
+    return judge
+
+
+def chunk_size(config: DictConfig | None) -> int:
+    """The config's `chunk_clips`: how many clips are turned into ballots and judged at a time
+    (no config: the default)."""
+    size = DEFAULT_CHUNK_CLIPS if config is None else OmegaConf.select(config, "chunk_clips", default=DEFAULT_CHUNK_CLIPS)
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise InputError(f"config: chunk_clips must be a positive number of clips, got {size!r}")
     return size
 
 
-def judge_chunks(config: DictConfig, prepared: Prepared, judge: Judge | None = None,
-                 progress: bool = False) -> Iterator[dict[str, list[str]]]:
-    """The judge's answers a chunk of `chunk_clips` clips at a time, in clip order: only one
-    chunk's ballots are held. A fitted judge answers each clip from its ballot alone, so the
-    answers do not depend on the chunk size. A learned judge loads its fitted state; one that
-    must be fitted here is fitted on every clip's ballots first. judge: default the one built
-    with the parts, else built here."""
-    judge = judge or prepared.judge or build_judge(config)
-    judge.check_members(len(prepared.members))
+def judge_chunks(config: DictConfig | None, prepared: Prepared, judge: Judge | None = None,
+                 progress: bool = False) -> Iterator[tuple[list[ClipBallot], dict[str, list[str]]]]:
+    """(ballots, the judge's answers) a chunk of `chunk_clips` clips at a time, in clip order:
+    only one chunk's ballots are held. A fitted judge answers each clip from its ballot alone,
+    so the answers do not depend on the chunk size. judge: one from `prepared_judge`, default
+    the config's."""
     size = chunk_size(config)
-    if getattr(judge, "needs_fit", False):
-        judge.fit(prepared.ballots)
+    judge = judge or prepared_judge(config, prepared)
     bar = progress_of(desc="judging", total=len(prepared.clips), enabled=progress)
     try:
         for ballots in prepared.chunks(size):
             with paused_gc():
                 answers = judge.predict(ballots)
             bar.update(len(ballots))
-            yield answers
+            yield ballots, answers
     finally:
         bar.close()
 
 
-def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None,
+def judge_clips(config: DictConfig | None, prepared: Prepared, judge: Judge | None = None,
                 progress: bool = False) -> dict[str, list[str]]:
     """The judge's answer for every prepared clip, in clip order (judged chunk by chunk)."""
     answers: dict[str, list[str]] = {}
-    for part in judge_chunks(config, prepared, judge, progress):
+    for _, part in judge_chunks(config, prepared, judge, progress):
         answers.update(part)
     return answers

@@ -9,6 +9,8 @@ Timed, each as a whole process (wall time; peak RSS of that child via wait4):
   tuned:   `run` with the judge tuned on the dev gold (the tuned config is reused from the cache
            dir unless --retune; the tune's own time is reported when it runs);
   untuned: `run` with the config's own judge (a 3-of-11 vote);
+  explain: with --explain, `run --explain` with the tuned judge (the explain file's cost is
+           `explain` minus `tuned`; its size is reported);
   floor:   a process that reads the same member files with the same reader
            (members.readers.read_outputs) and writes a submission CSV of about the same size
            with core.labels.write_label_csv (each clip: the first member's first two labels);
@@ -18,6 +20,7 @@ Timed, each as a whole process (wall time; peak RSS of that child via wait4):
     python experiments/bench_pipeline.py [--clips 20000] [--seed 0] [--retune] [--data-root DIR]
     python experiments/bench_pipeline.py --clips 200000 --repeat 1   # the memory goal
     python experiments/bench_pipeline.py --config configs/ovmerd_views.yaml --skip-tuned   # the default config
+    python experiments/bench_pipeline.py --config configs/ovmerd_views.yaml --explain   # + run --explain
 
 Each process runs --repeat times (default 3), interleaved; the fastest wall and CPU times and
 the largest peak RSS are reported.
@@ -152,6 +155,7 @@ def main() -> None:
                         help="time only the config's own judge (e.g. the default config, whose judge is fitted already)")
     parser.add_argument("--chunk-clips", type=int, default=None, help="the runs' chunk_clips (default: the config's)")
     parser.add_argument("--skip-evaluate", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="also time `run --explain` with the tuned judge")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each process; the best is reported")
     args = parser.parse_args()
     data_root = str(Path(resolve_data_root(args.data_root)).resolve())
@@ -185,6 +189,10 @@ def main() -> None:
         for name, (config, out) in variants.items():
             command = [sys.executable, "run_ensemble.py", "run", "--config", str(config), "--out", str(out), *overrides]
             runs[name].append(run_measured(command, env))
+        if args.explain:
+            command = [sys.executable, "run_ensemble.py", "run", "--config", str(tuned_config),
+                       "--out", str(folder / "explained.csv"), "--explain", str(folder / "explain.jsonl")]
+            runs.setdefault("explain", []).append(run_measured(command, env))
     floor = best_of(runs["floor"])
     report = {"config": config_path.name, "clips": args.clips, "members": len(member_files), "judge": judge.get("type"),
               "repeats": args.repeat, "chunk_clips": args.chunk_clips,
@@ -193,6 +201,9 @@ def main() -> None:
         report.update(summary(best_of(runs["tuned"]), floor, variants["tuned"][1], args.clips))
     if tune_seconds is not None:
         report.update(tune_seconds)
+    if args.explain:
+        report["explain"] = summary(best_of(runs["explain"]), floor, folder / "explained.csv", args.clips)
+        report["explain"]["explain_bytes"] = (folder / "explain.jsonl").stat().st_size
     if "untuned" in variants:
         report["untuned"] = summary(best_of(runs["untuned"]), floor, variants["untuned"][1], args.clips)
     if not args.skip_evaluate and "tuned" in variants:

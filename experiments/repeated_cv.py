@@ -8,12 +8,17 @@ Prints one JSON object on stdout (and a table on stderr).
 
     python experiments/repeated_cv.py --gold ../shared/data/ovmerd/gold_dev.csv [--seeds 11 12 13]
         [--rows default,ovmerd/category,...] [--objective ew_l1_f|mer2024_avg] [--groupings local] [--jobs 2]
+        [--exclude experiments/lockbox.txt]
+
+--exclude FILE removes the clips it lists (one name a line, `#` comments) from the gold before
+anything else: from folds, tuning and scores alike (issue 16's lockbox).
 
 Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/views.py).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -31,6 +36,7 @@ from core.jsoncache import JsonCache  # noqa: E402
 from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
+from experiments.size_prior import source_digest  # noqa: E402
 from judge.tuning import (  # noqa: E402
     CVResult,
     ScorerSpec,
@@ -104,6 +110,41 @@ ROWS = {
                                       VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"]}}),
 }
 
+# Issue 16 (design on the 150 clips outside experiments/lockbox.txt, fold seeds 21-23): the
+# size-prior decision rule (experiments/size_prior.py, a prototype) against today's rule and a
+# plain cap at 8, for each member set: 32 views flat, pooled every view, pooled best 2 views.
+SIZE_PRIOR, SIZE_PRIOR_FLAT = "experiments.size_prior:SizePriorViewCategory", "experiments.size_prior:SizePriorCategory"
+_CODE = {"code": [source_digest()]}
+_MEMBER_SETS = {"flat": ("category", SIZE_PRIOR_FLAT, {}), "pooled": (VIEW_CATEGORY, SIZE_PRIOR, {}),
+                "select2": (VIEW_CATEGORY, SIZE_PRIOR, {"views_per_model": [2]})}
+for _set, (_today, _prior, _extra) in _MEMBER_SETS.items():
+    for _utility, _short in (("expected_pr", "pr"), ("expected_f", "f")):
+        _base = {**CATEGORY, **_extra, "utility": [_utility]}
+        ROWS[f"h16/{_set}_{_short}"] = (VIEWS, {_today: _base})
+        ROWS[f"h16/{_set}_{_short}_cap8"] = (VIEWS, {_today: {**_base, "max_labels": [8]}})
+        ROWS[f"h16/{_set}_{_short}_support"] = (VIEWS, {_prior: {**_base, **_CODE, "gammas": [[0.0]]}})
+        ROWS[f"h16/{_set}_{_short}_prior"] = (VIEWS, {_prior: {**_base, **_CODE}})
+# gamma chose the grid's edge (0.4) on most training folds: a wider grid, and fixed gammas to
+# show what the prior does to the label counts.
+_POOLED_PR = {**CATEGORY, "utility": ["expected_pr"], **_CODE}
+ROWS["h16/pooled_pr_prior_wide"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2]]}})
+# The prior pulls answers to gold's mode (2), under gold's mean (3.4): more labels by a floor
+# (min_labels) or by covered synonyms (fill_covered, which leaves the EW scores unchanged).
+ROWS["h16/pooled_pr_support_min2"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [2]}})
+ROWS["h16/pooled_pr_prior_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "min_labels": [3]}})
+ROWS["h16/pooled_pr_support_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [3]}})
+ROWS["h16/pooled_pr_prior_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "fill_covered": [True]}})
+ROWS["h16/pooled_pr_support_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "fill_covered": [True]}})
+# Item 3: the views' description texts through MiniLM (experiments/desc_evidence.py; run it first
+# to write .cache/h16/desc.npz for the design clips). `code` keys the cache on both prototypes.
+DESC_EVIDENCE = "experiments.desc_evidence:DescSizePriorViewCategory"
+_DESC = {"desc": [str(ROOT / ".cache" / "h16" / "desc.npz")],
+         "code": [source_digest() + "+" + hashlib.sha256((ROOT / "experiments" / "desc_evidence.py").read_bytes()).hexdigest()[:12]]}
+ROWS["h16/pooled_pr_prior_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC}})
+ROWS["h16/pooled_pr_prior_min3_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC, "min_labels": [3]}})
+for _gamma in (0.4, 1.6, 6.4):
+    ROWS[f"h16/pooled_pr_gamma{_gamma}"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[_gamma]]}})
+
 registry.register("judge", "view_category", "judge.views:ViewCategory")
 registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
@@ -174,6 +215,24 @@ def add_description_views(config, trust_pickle: bool) -> None:
                                    "path": str(entry.path).replace("-openset.npz", ".npz")})
 
 
+def row_setup(name: str, data_root: str | None):
+    """(the row's one candidate, the shared settings, the prepared members) for scripts that fit a row's judge."""
+    path, grid = ROWS[name]
+    config = load_config(ROOT / path, data_root=data_root)
+    models = split_models(config)
+    prepared = prepare(config)
+    shared = {**shared_settings(config), "objective": "ew_l1_f", **({"models": models} if models else {})}
+    (params,) = grid_of(config, grid)
+    return params, shared, prepared
+
+
+def label_counts(counts: list[int]) -> dict:
+    """Mean, max, share of clips above 8 (percent) and histogram (clips with 0, 1, ... labels) of labels-per-clip counts."""
+    counts = np.asarray(counts)
+    return {"mean": round(float(counts.mean()), 2), "max": int(counts.max()), "share_above_8": round(100 * float((counts > 8).mean()), 1),
+            "histogram": np.bincount(counts).tolist()}
+
+
 def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, data_root, trust_pickle=False) -> dict:
     config = load_config(ROOT / path.removesuffix("+desc"), data_root=data_root)
     if path.endswith("+desc"):
@@ -189,7 +248,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
     candidates = grid_of(config, grid)
     clips = gold_clips_of(prepared.ballots, gold)
     per_seed = {}
-    all_folds, all_gain_f, all_gain_m, best_member_folds = [], [], [], []
+    all_folds, all_gain_f, all_gain_m, best_member_folds, all_counts = [], [], [], [], []
     for seed in seeds:
         started = time.time()
         result = evaluate(candidates, prepared.ballots, gold, tune_spec, objective, seed, shared, jobs, cache)
@@ -204,6 +263,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
         gain_f = [round(e["ew_l1_f"] - b["ew_l1_f"], 2) for e, b in zip(folds, members[best])]
         gain_m = [round(e["m_avg"] - b["m_avg"], 2) for e, b in zip(folds, members[best])]
         per_seed[seed] = {
+            "labels": label_counts([len(result.out_of_fold.get(c, [])) for c in clips]),
             "cv": {k: {s: round(v, 2) for s, v in d.items()} for k, d in summarise(folds).items()},
             "fold_params": result.fold_params,
             "best_member": best,
@@ -213,6 +273,7 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
             "seconds": round(time.time() - started, 1),
         }
         all_folds += folds
+        all_counts += [len(result.out_of_fold.get(c, [])) for c in clips]
         all_gain_f += gain_f
         all_gain_m += gain_m
         best_member_folds += members[best]
@@ -229,11 +290,37 @@ def run_row(name, path, grid, gold, seeds, objective, groupings, jobs, cache, da
         # mean and std over all held-out folds of all seeds; seed_std: spread of the seed means
         "summary": {k: {"mean": round(float(np.mean(v)), 2), "std": round(float(np.std([f[k] for f in all_folds])), 2),
                         "seed_std": round(float(np.std(v)), 2)} for k, v in seed_means.items()},
+        # labels per clip of the held-out predictions (all seeds), beside gold's
+        "labels": label_counts(all_counts),
+        "gold_labels": label_counts([len(gold[c]) for c in clips]),
         "folds_above_best_member": {"ew_l1_f": int(sum(g > 0 for g in all_gain_f)), "m_avg": int(sum(g > 0 for g in all_gain_m)),
                                     "of": len(all_gain_f)},
         "min_gain": {"ew_l1_f": min(all_gain_f), "m_avg": min(all_gain_m)},
         "seeds": per_seed,
     }
+
+
+def read_clip_list(path: str) -> set[str]:
+    """Clip names, one a line; `#` starts a comment, blank lines are skipped."""
+    names = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            names.add(name)
+    return names
+
+
+def exclude_clips(gold: dict, path: str | None) -> dict:
+    """`gold` without the clips listed in `path` (None: unchanged); logs how many remain."""
+    if not path:
+        return gold
+    excluded = read_clip_list(path)
+    unknown = sorted(excluded - set(gold))
+    if unknown:  # a typo would leave a lockbox clip in the design folds
+        raise SystemExit(f"error: {path}: clip {unknown[0]} is not in the gold file ({len(unknown)} such)")
+    kept = {c: labels for c, labels in gold.items() if c not in excluded}
+    log.info("--exclude %s: %d of %d gold clips removed, %d remain", path, len(gold) - len(kept), len(gold), len(kept))
+    return kept
 
 
 def main() -> int:
@@ -247,13 +334,14 @@ def main() -> int:
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--trust-pickle", action="store_true", help="rows '+desc' read the pickled description npz files")
     parser.add_argument("--data-root")
+    parser.add_argument("--exclude", help="file of clip names (one a line, # comments) left out of folds, tuning and scores")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("judge.tuning", "ensemble.pipeline"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    gold = read_label_csv(args.gold)
+    gold = exclude_clips(read_label_csv(args.gold), args.exclude)
     cache = None if args.no_cache else str(ROOT / ".cache" / "tune")
-    out = {"gold": args.gold, "seeds": args.seeds, "objective": args.objective, "rows": {}}
+    out = {"gold": args.gold, "exclude": args.exclude, "n_gold_clips": len(gold), "seeds": args.seeds, "objective": args.objective, "rows": {}}
     for name in args.rows.split(","):
         path, grid = ROWS[name]
         out["rows"][name] = run_row(name, path, grid, gold, args.seeds, args.objective, args.groupings, args.jobs, cache, args.data_root, args.trust_pickle)
@@ -262,6 +350,7 @@ def main() -> int:
         line = f"{name:34s} EW-L1 F {s['ew_l1_f']['mean']:5.2f} ± {s['ew_l1_f']['std']:4.2f}  M-avg {s['m_avg']['mean']:5.2f} ± {s['m_avg']['std']:4.2f}"
         if "mer2024_avg" in s:
             line += f"  MER2024 {s['mer2024_avg']['mean']:5.2f} ± {s['mer2024_avg']['std']:4.2f}"
+        line += f"  labels {row['labels']['mean']:.2f} max {row['labels']['max']} >8 {row['labels']['share_above_8']}%"
         line += f"  folds > best member {row['folds_above_best_member']['ew_l1_f']}/{row['folds_above_best_member']['of']}"
         print(line, file=sys.stderr)
     print(json.dumps(out, indent=1))

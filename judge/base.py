@@ -16,6 +16,10 @@ class Judge(Params, DeclaresPaths, ABC):
     anything learned from gold lives in attributes ending in '_'.
     """
 
+    # What `explain`'s candidate `score` means, for people reading an explain file or page.
+    # A judge that overrides `explain` with another score says here what it is.
+    score_meaning = "number of members that named the cluster (the default explanation's score)"
+
     def fit(self, ballots: Sequence[ClipBallot], gold: Mapping[str, Sequence[str]] | None = None) -> "Judge":
         return self
 
@@ -36,3 +40,32 @@ class Judge(Params, DeclaresPaths, ABC):
             predictions[ballot.clip] = list(dict.fromkeys(words))
         return predictions
 
+
+    def explain(self, ballots: Sequence[ClipBallot]) -> dict[str, dict]:
+        """Why each clip got its answer: {clip: {"candidates": [...], "detail": {}}}.
+
+        One candidate per cluster of the ballot: {"cluster", "word", "voters" (member names),
+        "score" (float or None; its meaning is `score_meaning`), "kept" (the candidate's word is in
+        `predict`'s answer), "detail" (judge-specific numbers or small dicts; empty here)}.
+        This default scores a cluster by its number of voters; judges that weigh clusters by
+        other numbers override it with the same keys.
+        """
+        answers = self.predict(ballots)
+        explained = {}
+        for ballot in ballots:
+            answer = set(answers.get(ballot.clip, ()))
+            candidates = []
+            for cluster, by_member in ballot.votes.items():
+                # A judge may emit another of the cluster's words than the ballot's most used one
+                # (a view judge counts pooled votes): the cluster is kept if any of its words is.
+                emitted = sorted({word for words in by_member.values() for word in words} & answer)
+                candidates.append({
+                    "cluster": cluster,
+                    "word": emitted[0] if emitted else ballot.surface_word(cluster),
+                    "voters": list(by_member),
+                    "score": float(len(by_member)),
+                    "kept": bool(emitted),
+                    "detail": {},
+                })
+            explained[ballot.clip] = {"candidates": candidates, "detail": {}}
+        return explained

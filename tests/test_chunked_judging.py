@@ -3,13 +3,15 @@ over every clip's ballot writes, whatever the chunk size, on the real default co
 fitted state) and on configs/ovmerd.yaml with fitted judge states (tests/data/state_v1/)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from core.errors import InputError
 from core.labels import label_csv_text
 from ensemble.cli import main
 from ensemble.config import load_config
-from ensemble.pipeline import build_judge, judge_chunks, judge_clips, prepare
+from ensemble.pipeline import build_judge, judge_chunks, judge_clips, prepare, prepared_judge
 from tests.support import DATA, REPO
 
 V1 = REPO / "tests" / "data" / "state_v1"
@@ -56,7 +58,8 @@ def test_ovmerd_fitted_judges_answer_the_same_at_any_chunk_size(ovmerd, name):
     expected = whole(config, prepared)
     for size in (1, 7, len(prepared.clips)):
         config.chunk_clips = size
-        assert label_csv_text(judge_clips(config, prepared, build_judge(config))) == expected, size
+        judge = prepared_judge(config, dataclasses.replace(prepared, judge=None))  # the config's judge, not the parts'
+        assert label_csv_text(judge_clips(config, prepared, judge)) == expected, size
 
 
 def test_chunks_hold_at_most_chunk_clips_ballots_and_build_none_ahead(ovmerd):
@@ -65,7 +68,7 @@ def test_chunks_hold_at_most_chunk_clips_ballots_and_build_none_ahead(ovmerd):
     config = config.copy()
     config.chunk_clips = 7
     fresh = prepare(config)
-    sizes = [len(part) for part in judge_chunks(config, fresh)]
+    sizes = [len(ballots) for ballots, _ in judge_chunks(config, fresh)]
     assert sizes[:-1] == [7] * (len(sizes) - 1) and 1 <= sizes[-1] <= 7
     assert sum(sizes) == len(fresh.clips) and fresh._ballots is None
 
@@ -78,3 +81,14 @@ def test_a_bad_chunk_size_is_one_clear_error(ovmerd, bad):
         config = load_config(REPO / "configs" / "ovmerd.yaml", [f"chunk_clips={bad}"], data_root=str(DATA))
         judge_clips(config, prepared)
     assert "\n" not in str(error.value)
+
+
+def test_explain_file_is_the_same_at_any_chunk_size(tmp_path):
+    """`run --explain` explains each chunk's clips as they are judged: the file is the same
+    byte for byte whatever the chunk size (default config)."""
+    texts = []
+    for size in (7, 10**6):
+        out, explain = tmp_path / f"s{size}.csv", tmp_path / f"e{size}.jsonl"
+        assert main(["run", "--out", str(out), "--explain", str(explain), "--data-root", str(DATA), f"chunk_clips={size}"]) == 0
+        texts.append((out.read_text(), explain.read_text()))
+    assert texts[0] == texts[1] and texts[0][1].count("\n") == 532

@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image
@@ -20,10 +20,8 @@ from PIL import Image
 from core.errors import InputError
 from members.http import ChatClient, ServerError, chat_url, models_url
 from testkit.serve import BadRequest, messages_to_request, start_engine_server, start_server
-
-
-def ok_body(text: str) -> bytes:
-    return json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
+from tests.hostile_http import LocalServer
+from tests.hostile_http import reply_body as ok_body
 
 
 class Gauge:
@@ -35,7 +33,7 @@ class Gauge:
         self.peak = 0
 
 
-class Scripted:
+class Scripted(LocalServer):
     """A chat server whose answer to request n (1-based) is script(n, body) -> (status, bytes).
 
     It records every request (path, headers, body), and the most requests it held at once.
@@ -87,17 +85,8 @@ class Scripted:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and left, as the timeout tests intend
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = self.root
 
 
 def down_url() -> str:
@@ -142,6 +131,9 @@ def test_url_and_endpoints_join_without_duplicates():
     ({"url": "http://h", "retries": -1}, "retries"),
     ({"url": "http://h", "concurrency": 0}, "concurrency"),
     ({"url": "http://h", "timeout": 0}, "timeout"),
+    ({"url": "http://h:99999"}, "not a valid URL"),
+    ({"url": "http://[::1"}, "not a valid URL"),
+    ({"url": "http:///v1"}, "not a valid URL"),
 ])
 def test_bad_settings_are_one_clear_error(options, message):
     with pytest.raises(InputError, match=message):

@@ -223,9 +223,10 @@ def test_an_endless_line_in_the_cache_is_skipped_without_being_held(tmp_path, ca
     assert "line 1: invalid cache record skipped" in caplog.text and "longer than" in caplog.text
 
 
-def test_an_answer_beyond_the_bounds_is_used_but_not_cached(tmp_path, caplog):
-    """What would not be read back is not written: an answer of 150 labels serves this run and
-    is computed again next time, instead of being stored and refused on every read."""
+def test_an_answer_beyond_the_bounds_fails_its_clip_and_is_not_cached(tmp_path, caplog):
+    """Live answers get the bounds of label files (LiveMember._bounded, core.labels.check_labels):
+    an answer of 150 labels fails its clip, as a label file with such a row would, and nothing is
+    stored that would be refused on every read."""
     video = write_test_video(tmp_path / "c0.mp4")
 
     class Verbose(Echo):
@@ -233,8 +234,8 @@ def test_an_answer_beyond_the_bounds_is_used_but_not_cached(tmp_path, caplog):
             return ["Emotions: " + ", ".join(f"w{i}" for i in range(150)) for _ in requests]
 
     member = Verbose(name="verbose", num_frames=1, cache_dir=str(tmp_path / "cache"), progress=False)
-    assert len(member.predict([Clip("c0", video=video)])["c0"].labels) == 150
-    assert "clip c0: answer not cached" in caplog.text and "more than the bound" in caplog.text
+    out = member.predict([Clip("c0", video=video)])["c0"]
+    assert not out.ok and "member 'verbose', clip c0: 150 labels, more than the bound of 100" in out.error
     assert not member.clip_cache().path.exists()
 
 

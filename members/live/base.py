@@ -24,10 +24,11 @@ from typing import Any
 
 from core.errors import InputError
 from core.jsoncache import digest
+from core.labels import check_labels
 from core.progress import progress
 from core.uses import PathUse
 from members.base import Clip, Member, MemberOutput
-from members.http import ChatClient
+from members.http import ChatClient, answer_limit, clean_text
 from members.live import prompts
 from members.live.cache import ClipCache, clip_key, file_digest
 from members.live.frames import Sampling, shared_pool
@@ -218,13 +219,22 @@ class LiveMember(Member):
             answers = list(answers)
             for i, text in zip(todo, merged):
                 answers[i] = text
-        return [answer if isinstance(answer, BaseException) else self._parse_one(str(answer)) for answer in answers]
+        return [answer if isinstance(answer, BaseException) else self._bounded(request.clip, str(answer))
+                for request, answer in zip(requests, answers)]
 
-    def _parse_one(self, text: str) -> tuple[str, list[str] | None] | Exception:
+    def _bounded(self, clip: Clip, text: str) -> tuple[str, list[str] | None] | Exception:
+        """parse() of an answer that max_new_tokens allows, its labels within the bounds of label
+        files (core.labels.check_labels); else that clip's error."""
+        size, most = len(text.encode("utf-8", "surrogatepass")), answer_limit(self.max_new_tokens)
+        if size > most:
+            return InputError(f"member '{self.name}', clip {clip.name}: an answer of {size} bytes, more than "
+                              f"max_new_tokens={self.max_new_tokens} allows ({most})")
         try:
-            return self.parse(text)
+            description, labels = self.parse(clean_text(text))
+            check_labels(labels or [], f"member '{self.name}'", None, clip.name)
         except Exception as error:  # noqa: BLE001 - an answer that breaks the parser fails its clip only
             return error
+        return description, labels
 
     def parse(self, text: str) -> tuple[str, list[str] | None]:
         """(description, labels) of one final answer; a member with its own answer form overrides it."""

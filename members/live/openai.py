@@ -111,7 +111,9 @@ class OpenAIMember(LiveMember):
             log.info("member '%s': %d of %d endpoints answer", self.name, len(live), len(client.urls))
 
     def close(self) -> None:
-        self._client = None
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     # ---- requests -----------------------------------------------------------------------------
     def prepare(self, clip: Clip) -> Request:

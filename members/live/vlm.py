@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError
+from core.errors import InputError, brief, excerpt
 from members.live import worker as engines
 from members.live.base import LiveMember, Request
 
@@ -26,16 +28,53 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("inprocess", "worker")
 WORKER_SCRIPT = Path(engines.__file__).resolve()
+MESSAGE = 600  # characters of a worker's message passed on in an error
+STDERR_LINE = 4096  # bytes of a worker's log line kept
 
 
-class WorkerError(RuntimeError):
-    """The worker failed a batch: it died, hung, or answered out of protocol."""
+class WorkerError(InputError):
+    """The worker failed: it died, hung, or answered out of protocol. During a run that fails the
+    batch (its clips get the message); while loading, the command line prints it as one line."""
+
+
+class ProtocolError(ValueError):
+    """A reply line out of protocol (the worker is then restarted)."""
+
+
+def parse_reply(line: bytes) -> dict:
+    """The JSON object of one reply line; ProtocolError for anything else."""
+    if line is engines.TOO_LONG:
+        raise ProtocolError(f"wrote a line longer than {engines.MAX_REPLY_LINE} bytes")
+    try:
+        reply = json.loads(line)
+    except (ValueError, RecursionError):
+        raise ProtocolError(f"wrote a line that is not JSON: {excerpt(line.decode('utf-8', 'replace'), 80)}") from None
+    if not isinstance(reply, dict):
+        raise ProtocolError("wrote a reply that is not an object")
+    return reply
+
+
+def batch_outputs(reply: dict, ident: int, count: int, label: str) -> list[str | BaseException]:
+    """The texts of the reply to generate request `ident` of `count` requests (a WorkerError in the
+    place of a failed one); WorkerError when the worker failed the whole batch, ProtocolError when
+    the reply is out of protocol."""
+    if reply.get("id") != ident:
+        raise ProtocolError(f"answered request {excerpt(reply.get('id'))} instead of {ident}")
+    if "error" in reply:
+        raise WorkerError(f"{label}: {brief(reply['error'], MESSAGE)}")
+    outputs = reply.get("outputs")
+    if not isinstance(outputs, list) or len(outputs) != count:
+        raise ProtocolError("sent a wrong number of outputs")
+    return [output["text"] if isinstance(output, dict) and isinstance(output.get("text"), str)
+            else WorkerError(f"{label}: {brief(output.get('error') if isinstance(output, dict) else output, MESSAGE)}")
+            for output in outputs]
 
 
 class WorkerClient:
     """One worker process: started with `python worker.py`, loaded with an engine spec, asked one
-    message per batch. A worker that dies or does not answer within `timeout` seconds fails that
-    batch and is started again (and reloaded) for the next one."""
+    message per batch. A worker that dies, does not take its request or answer within `timeout`
+    seconds, or answers out of protocol (a line over the bound included) fails that batch and is
+    started again (and reloaded) for the next one."""
 
     def __init__(self, spec: dict, python: str = "", timeout: float = 600.0, load_timeout: float = 1800.0,
                  label: str = "worker"):
@@ -49,18 +88,39 @@ class WorkerClient:
         self._replies: queue.Queue = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=20)
         self._next_id = 0
+        self._writer: threading.Thread | None = None
 
     # ---- the process --------------------------------------------------------------------------
+    def _write(self, process: subprocess.Popen, data: bytes, seconds: float) -> bool | BaseException:
+        """Write `data` to the worker's stdin within `seconds`: True when written, the error when
+        the pipe broke, False when the worker did not take it in time. The writing thread is then
+        left blocked until the worker is killed, which breaks the pipe and ends it."""
+        outcome: list[bool | BaseException] = []
+
+        def write() -> None:
+            try:
+                view = memoryview(data)
+                while view:  # on the descriptor: no buffer whose lock a closing thread would wait on
+                    view = view[os.write(process.stdin.fileno(), view):]
+                outcome.append(True)
+            except (OSError, ValueError) as error:
+                outcome.append(error)
+
+        self._writer = threading.Thread(target=write, daemon=True)
+        self._writer.start()
+        self._writer.join(max(0.0, seconds))
+        return outcome[0] if outcome else False
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> dict:
-        """Start the worker and load the engine; the engine's info. InputError for a bad model folder."""
+        """Start the worker and load the engine; the engine's info. InputError for a bad model folder,
+        WorkerError for a worker that fails to load."""
         self.stop()
         try:
             self.process = subprocess.Popen([self.python, str(WORKER_SCRIPT)], stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                            encoding="utf-8", bufsize=1)
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
             raise InputError(f"{self.label}: cannot start the worker with python {self.python!r} ({error})") from None
         self._replies = queue.Queue()
@@ -69,9 +129,9 @@ class WorkerClient:
         reply = self._ask({"op": "load", "engine": self.spec}, self.load_timeout, "loading the model")
         if not reply.get("ok"):
             self.stop()
-            message = f"{self.label}: {reply.get('error', 'the worker could not load the model')}"
+            message = f"{self.label}: {brief(reply.get('error', 'the worker could not load the model'), MESSAGE)}"
             raise InputError(message) if reply.get("kind") == "input" else WorkerError(message)
-        self.info = reply.get("info") or {}
+        self.info = reply.get("info") if isinstance(reply.get("info"), dict) else {}
         log.info("%s: worker pid %d loaded %s", self.label, self.process.pid, self.info)
         return self.info
 
@@ -82,29 +142,40 @@ class WorkerClient:
             return
         if process.poll() is None:
             try:
-                process.stdin.write(json.dumps({"op": "close"}) + "\n")
-                process.stdin.flush()
+                if self._write(process, json.dumps({"op": "close"}).encode() + b"\n", 5) is not True:
+                    raise subprocess.TimeoutExpired(self.python, 5)
                 process.wait(timeout=5)
-            except (OSError, ValueError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        if self._writer is not None:
+            self._writer.join(5)  # the worker is gone: its pipe is broken and the write has ended
+        try:
+            process.stdin.close()  # stdout and stderr are closed by their reading threads, at their end
+        except OSError:
+            pass
+
+    @staticmethod
+    def _lines(stream, limit: int):
+        """read_lines of one of the worker's outputs, to its end; the stream is closed after."""
+        try:
+            yield from engines.read_lines(stream, limit)
+        except (OSError, ValueError):
+            pass
+        finally:
+            stream.close()
 
     def _read_stdout(self, process: subprocess.Popen, replies: queue.Queue) -> None:
-        for line in process.stdout:
+        for line in self._lines(process.stdout, engines.MAX_REPLY_LINE):
             replies.put(line)
         replies.put(None)  # end of output: the process is gone
 
     def _read_stderr(self, process: subprocess.Popen) -> None:
-        for line in process.stderr:
-            line = line.rstrip()
-            if line:
-                self._stderr.append(line)
-                log.debug("%s: %s", self.label, line)
+        for line in self._lines(process.stderr, STDERR_LINE):
+            text = "(a log line too long to keep)" if line is engines.TOO_LONG else line.decode("utf-8", "replace").rstrip()
+            if text:
+                self._stderr.append(text)
+                log.debug("%s: %s", self.label, text)
 
     def _fail(self, what: str) -> WorkerError:
         process = self.process
@@ -114,29 +185,33 @@ class WorkerClient:
             process.wait()
             status = process.returncode
         self.stop()
-        tail = f"; its last log line: {self._stderr[-1]}" if self._stderr else ""
+        tail = f"; its last log line: {brief(self._stderr[-1], MESSAGE)}" if self._stderr else ""
         return WorkerError(f"{self.label}: the worker {what} (exit status {status}){tail}; "
                            "it is restarted for the next batch")
 
     def _ask(self, message: dict, timeout: float, doing: str) -> dict:
+        """The worker's reply to one message, all within `timeout` seconds: writing the message
+        (a worker that stops reading its input cannot block us) and reading the reply."""
+        deadline = time.monotonic() + timeout
+        data = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
+        if len(data) > engines.MAX_REQUEST_LINE:
+            raise WorkerError(f"{self.label}: a request of {len(data)} bytes while {doing}, more than the "
+                              f"protocol's bound of {engines.MAX_REQUEST_LINE}")
+        written = self._write(self.process, data, deadline - time.monotonic())
+        if written is False:
+            raise self._fail(f"did not take its input within {timeout:g} s while {doing}")
+        if written is not True:
+            raise self._fail(f"died before {doing}")
         try:
-            self.process.stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
-            self.process.stdin.flush()
-        except (OSError, ValueError):
-            raise self._fail(f"died before {doing}") from None
-        try:
-            line = self._replies.get(timeout=timeout)
+            line = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise self._fail(f"gave no answer within {timeout:g} s while {doing}") from None
         if line is None:
             raise self._fail(f"died while {doing}")
         try:
-            reply = json.loads(line)
-        except ValueError:
-            raise self._fail(f"wrote a line that is not JSON while {doing}: {line[:200]!r}") from None
-        if not isinstance(reply, dict):
-            raise self._fail(f"wrote a reply that is not an object while {doing}")
-        return reply
+            return parse_reply(line)
+        except ProtocolError as error:
+            raise self._fail(f"{error} while {doing}") from None
 
     # ---- asking -------------------------------------------------------------------------------
     def generate(self, requests: list[dict]) -> list[str | BaseException]:
@@ -147,16 +222,10 @@ class WorkerClient:
         ident = self._next_id
         reply = self._ask({"op": "generate", "id": ident, "requests": requests}, self.timeout,
                           f"answering a batch of {len(requests)}")
-        if reply.get("id") != ident:
-            raise self._fail(f"answered request {reply.get('id')!r} instead of {ident}")
-        if "error" in reply:
-            raise WorkerError(f"{self.label}: {reply['error']}")
-        outputs = reply.get("outputs")
-        if not isinstance(outputs, list) or len(outputs) != len(requests):
-            raise self._fail("sent a wrong number of outputs")
-        return [output["text"] if isinstance(output, dict) and isinstance(output.get("text"), str)
-                else WorkerError(f"{self.label}: {output.get('error') if isinstance(output, dict) else output}")
-                for output in outputs]
+        try:
+            return batch_outputs(reply, ident, len(requests), self.label)
+        except ProtocolError as error:
+            raise self._fail(str(error)) from None
 
     def close(self) -> None:
         self.stop()

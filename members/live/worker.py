@@ -27,6 +27,9 @@ Logs go to stderr only (stdout is kept for the protocol, even for prints of the 
     {"op": "close"} -> {"ok": true}, then the worker frees the engine and exits 0.
     A line that is not a JSON object with a known "op" -> {"error": "..."}; the worker goes on.
     End of stdin ends the worker like "close".
+    Lines are bounded: a request line longer than MAX_REQUEST_LINE bytes is read in pieces and
+    dropped (-> {"error": "..."}), and the ensemble reads a reply line of at most MAX_REPLY_LINE
+    bytes (a longer one fails the batch and the worker is restarted). read_lines() reads both.
 
 ENGINE SPEC (the "engine" of a load): {"family": F, "model_path": DIR, "trust_remote_code": bool,
 "device": "cpu" | "cuda" | "cuda:N" | "auto", "dtype": "auto" | "float32" | "bfloat16" | "float16"}.
@@ -65,10 +68,32 @@ TRUST_HINT = ("enable it with `trust_remote_code: true` in the member's config, 
 # Files whose `auto_map` means the checkpoint brings its own code.
 _CODE_MAPS = ("config.json", "processor_config.json", "preprocessor_config.json", "tokenizer_config.json")
 LMDEPLOY_IMAGE_TOKEN = "<IMAGE_TOKEN>"  # lmdeploy.vl.constants.IMAGE_TOKEN
+# Line bounds of the protocol. A request carries a batch's frames (16 frames of 448×448 PNG in
+# base64 are about 13 MB a clip); a reply carries texts only.
+MAX_REQUEST_LINE = 256 << 20
+MAX_REPLY_LINE = 8 << 20
+TOO_LONG = b"(a line over the bound)"  # what read_lines yields for such a line: compare with `is`
 
 
 class EngineError(ValueError):
     """A bad engine spec or model folder: one clear message, reported to the user as bad input."""
+
+
+# ---- the line bound ----------------------------------------------------------------------------
+def read_lines(stream, limit: int):
+    """The lines of a binary stream, each of at most `limit` bytes besides its newline; a longer
+    line is yielded as TOO_LONG as soon as it passes the bound, then read on in pieces of that
+    size and dropped, so that no line, however long (or endless), is held whole."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        yield TOO_LONG  # at once: the rest may never end
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(limit + 1)
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -447,10 +472,12 @@ class Worker:
         self.engine: Engine | None = None
         self.done = False
 
-    def handle(self, line: str) -> dict:
+    def handle(self, line: str | bytes) -> dict:
+        if line is TOO_LONG:
+            return {"error": f"malformed line (longer than {MAX_REQUEST_LINE} bytes: dropped)"}
         try:
             message = json.loads(line)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             return {"error": f"malformed line (not JSON: {error})"}
         if not isinstance(message, dict) or not isinstance(message.get("op"), str):
             return {"error": "malformed line (expected an object with an 'op')"}
@@ -539,7 +566,7 @@ def main() -> int:
         protocol.write(text)
         protocol.flush()
 
-    serve(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8"), write)
+    serve(read_lines(sys.stdin.buffer, MAX_REQUEST_LINE), write)
     return 0
 
 
