@@ -52,12 +52,7 @@ TYPES: dict[str, dict[str, str]] = {
     },
     "judge": {
         "kofn": "judge.vote:KOfNVote",
-        "weighted": "judge.weighted:WeightedVote",
-        "coarse": "judge.weighted:CoarseVote",
-        "stacker": "judge.stacker:Stacker",
         "category": "judge.category:CategoryJudge",
-        "view_category": "judge.views:ViewCategory",
-        "view_stacker": "judge.views:ViewStacker",
     },
     "extractor": {
         "rules": "members.extract.rules:RuleExtractor",
@@ -91,7 +86,7 @@ PLUGIN_GROUPS: dict[str, str] = {
 }
 
 # The type a spec without `type:` gets.
-DEFAULT_TYPES: dict[str, str] = {"member": "cached", "vocab": "lexicon", "judge": "kofn", "extractor": "rules"}
+DEFAULT_TYPES: dict[str, str] = {"member": "cached", "vocab": "lexicon", "judge": "category", "extractor": "rules"}
 
 # How error messages name each kind.
 KIND_NAMES: dict[str, str] = {

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from itertools import accumulate
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -22,6 +24,10 @@ from core.files import atomic_write_text
 FORMAT = "ovmer-state"
 VERSION = 2
 HEADER = ("format", "version", "kind")
+# Bounds checked before parsing: a fitted state is a few tens of kB and a few levels deep.
+MAX_BYTES = 4_000_000
+MAX_DEPTH = 20
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def state_text(kind: str, body: Mapping) -> str:
@@ -43,7 +49,13 @@ def read_state(path: str | Path, kind: str, legacy: Callable[[dict], dict | None
     not an older state of this kind; it may raise InputError with a more precise message.
     """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{path}: a state file is at most {MAX_BYTES:,} bytes, this one has {size:,}")
+        text = Path(path).read_text(encoding="utf-8")
+        if nesting_depth(text) > MAX_DEPTH:
+            raise InputError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a state file")
+        data = json.loads(text)
     except FileNotFoundError:
         raise InputError(f"{path}: state file not found") from None
     except (OSError, ValueError) as error:
@@ -65,6 +77,13 @@ def read_state(path: str | Path, kind: str, legacy: Callable[[dict], dict | None
     if body is None:
         raise InputError(f"{path}: not a '{kind}' state file (no \"format\": \"{FORMAT}\" and not an older format)")
     return _finite(path, body)
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply brackets nest in JSON text, counted without recursion (strings skipped), so
+    a hostile file is refused before the parser, which recurses, sees it."""
+    brackets = re.findall(r"[\[\]{}]", _STRINGS.sub("", text))
+    return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
 
 
 def _non_finite(value, key: str) -> str | None:

@@ -48,8 +48,8 @@ class EnsembleConfig:
     members: list[dict[str, Any]] = field(default_factory=list)
     vocab: dict[str, Any] = field(default_factory=lambda: {"type": "lexicon"})
     # Only the type: a config's own judge section is merged onto this, so any other default
-    # key would leak into judges that do not take it (the k-of-n default k lives in KOfNVote).
-    judge: dict[str, Any] = field(default_factory=lambda: {"type": "kofn"})
+    # key would leak into judges that do not take it. The category judge needs a `state:`.
+    judge: dict[str, Any] = field(default_factory=lambda: {"type": "category"})
     tune: TuneConfig = field(default_factory=TuneConfig)
     cache_dir: str = ""  # '' = $OVMER_CACHE, else the user's cache folder (core.settings)
     # The clips to judge: a manifest CSV (name, video [, audio, subtitle]); '' = every clip the

@@ -50,7 +50,7 @@ def shared_settings(config: DictConfig) -> dict[str, Any]:
 
 def member_models(members: Sequence[Mapping]) -> dict[str, str]:
     """{member: model}: which model each member is a view of (its `view_of:` key, default its own
-    name). Judges that pool the views of one model (judge/views.py) declare `models`.
+    name). The category judge declares `models` and pools the views of each model (judge/evidence.py).
 
     The key is not `model:`, which live members use for the served model's name."""
     out = {}
@@ -88,7 +88,14 @@ def build_vocabulary(config: DictConfig) -> Vocabulary:
 
 
 def build_judge(config: DictConfig, overrides: Mapping[str, Any] | None = None) -> Judge:
-    return build("judge", {**_plain(config.judge), **(overrides or {})}, shared_settings(config))
+    """The config's judge, its parameters checked, with its fitted state loaded when the config names one."""
+    section = {**_plain(config.judge), **(overrides or {})}
+    state = section.pop("state", None)
+    if state is not None and not isinstance(state, str):
+        raise InputError(f"config: judge.state must be the path of a state file, got {type(state).__name__}")
+    judge = build("judge", section, shared_settings(config))
+    judge.validate()
+    return judge.load_state(state) if state else judge
 
 
 @dataclasses.dataclass
@@ -99,6 +106,7 @@ class Parts:
     members: list[Member]
     vocabulary: Vocabulary
     judge: Judge
+    ready: bool = False  # the judge's state is read: it can answer as it is
 
     def paths(self) -> list[PathUse]:
         """Every file and folder the parts declare they read or write, labelled with the part."""
@@ -117,8 +125,8 @@ def build_parts(config: DictConfig, ready: bool = False) -> Parts:
     reported as such. ready: also read the judge's state now (`run`: a missing or mismatched state
     fails before the members run, not after hours of inference; not `tune`, which refits it)."""
     members = build_members(config)
-    judge = ready_judge(config, len(members)) if ready else checked_judge(config)
-    return Parts(members, build_vocabulary(config), judge)
+    judge = ready_judge(config, [member.name for member in members]) if ready else checked_judge(config)
+    return Parts(members, build_vocabulary(config), judge, ready)
 
 
 def as_clips(clips: Sequence[str | Clip]) -> list[Clip]:
@@ -224,7 +232,7 @@ class Prepared:
     labels: ClipLabels
     vocabulary: Vocabulary
     failures: Failures = dataclasses.field(default_factory=dict)
-    judge: Judge | None = None  # the config's judge, built with the parts
+    judge: Judge | None = None  # the config's judge with its state read, when the parts were built ready
     _maker: BallotMaker | None = dataclasses.field(default=None, init=False, repr=False)
     _ballots: list[ClipBallot] | None = dataclasses.field(default=None, init=False, repr=False)
 
@@ -264,23 +272,17 @@ def config_clips(config: DictConfig) -> list[Clip] | None:
 
 
 def checked_judge(config: DictConfig) -> Judge:
-    """The config's judge, built and its own parameters checked (its state is not read: `tune`
-    runs on configs whose state is missing or stale)."""
-    judge = build_judge(config)
-    if hasattr(judge, "_check_params"):
-        judge._check_params()
-    return judge
+    """The config's judge, built and its parameters validated; its state is not read (`tune`
+    runs on configs whose state is missing or stale, and refits it)."""
+    return build_judge(config, {"state": None})
 
 
-def ready_judge(config: DictConfig, n_members: int) -> Judge:
-    """The judge `judge_clips` runs, checked against the member count, with its shipped state
-    read (a missing or mismatched state fails before the members run, not after hours of
+def ready_judge(config: DictConfig, members: Sequence[str]) -> Judge:
+    """The judge `judge_clips` runs: validated, its fitted state read and checked against the
+    members (a missing or mismatched state fails before the members run, not after hours of
     inference)."""
-    judge = checked_judge(config)
-    judge.check_members(n_members)
-    state = getattr(judge, "state", None)
-    if state and hasattr(judge, "load_state"):
-        judge.load_state(state)
+    judge = build_judge(config)
+    judge.check_members(members)
     return judge
 
 
@@ -342,17 +344,14 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     # clips share its chunk (a grouper's clusters depend on the words it was fitted on).
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
     vocabulary = parts.vocabulary.fit(words)
-    return Prepared(names, selected, labels, vocabulary, failures, parts.judge)
+    return Prepared(names, selected, labels, vocabulary, failures, parts.judge if parts.ready else None)
 
 
 def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
-    """The judge that answers for the prepared clips, checked against the run's members and
-    ready to predict (a learned judge loads its fitted state; one that must be fitted here is
-    fitted on every clip's ballots)."""
+    """The judge that answers for the prepared clips, checked against the run's members (a judge
+    that learns answers from its state)."""
     judge = prepared.judge or build_judge(config)
-    judge.check_members(len(prepared.members))
-    if getattr(judge, "needs_fit", False):
-        judge.fit(prepared.ballots)
+    judge.check_members(prepared.members)
     return judge
 
 

@@ -13,12 +13,12 @@ Prints one JSON object on stdout (and a table on stderr).
 --exclude FILE removes the clips it lists (one name a line, `#` comments) from the gold before
 anything else: from folds, tuning and scores alike (issue 16's lockbox).
 
-Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/views.py).
+Rows (config, judge grid): see ROWS. A member's `view_of:` key groups views (judge/evidence.py);
+a plain `category` row votes every view on its own (pool_views: false).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -31,12 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from omegaconf import OmegaConf  # noqa: E402
 
-from core import registry  # noqa: E402
 from core.jsoncache import JsonCache  # noqa: E402
 from core.labels import read_label_csv  # noqa: E402
 from ensemble.config import load_config  # noqa: E402
 from ensemble.pipeline import prepare, shared_settings  # noqa: E402
-from experiments.size_prior import source_digest  # noqa: E402
 from judge.tuning import (  # noqa: E402
     CVResult,
     ScorerSpec,
@@ -55,14 +53,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CATEGORY = {"C": [0.3], "mappings": ["all"], "utility": ["expected_f"]}
 ISSUE_GRID = {  # the grid of configs/ovmerd.yaml (the issue's "tuned judge")
     "kofn": {"k": [1, 2, 3, 4, 5, 6, 7, 8]},
-    "weighted": {"power": [1, 4], "coarse_weight": [0.0, 0.5]},
-    "coarse": {"coarse_weight": [0.5]},
-    "stacker": {"C": [0.1]},
-    "category": {"C": [0.3], "mappings": ["l1", "all"], "utility": ["linear", "expected_f"]},
+    "category": {"mappings": ["l1", "all"], "utility": ["expected_f", "expected_pr"]},
 }
 VIEWS = "configs/ovmerd_views.yaml"
-# module:Class, so joblib's worker processes resolve them without a registry entry.
-VIEW_CATEGORY, VIEW_STACKER = "judge.views:ViewCategory", "judge.views:ViewStacker"
+# The category judge with each model's views pooled; a plain "category" row votes every view alone.
+VIEW_CATEGORY = "category+pooled"
+TYPES = {"category": {"type": "category", "pool_views": False}, VIEW_CATEGORY: {"type": "category"}}
 # name -> (config, grid). Ablations: every view as its own voter vs pooled into models, 0/1
 # model votes vs view shares, view selection inside the training folds.
 ROWS = {
@@ -70,9 +66,7 @@ ROWS = {
     "ovmerd/category": ("configs/ovmerd.yaml", {"category": CATEGORY}),
     "views/issue_grid_flat": (VIEWS, ISSUE_GRID),
     "views/category_flat": (VIEWS, {"category": CATEGORY}),
-    "views/pooled_binary": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "shares": [False]}}),
     "views/pooled_shares": (VIEWS, {VIEW_CATEGORY: CATEGORY}),
-    "views/pooled_shares_quorum": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "quorum": [0.5]}}),
     "views/pooled_shares_select2": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views/pooled_shares_select_cv": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [0, 1, 2]}}),
     "views/pooled_shares_select1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [1]}}),
@@ -80,18 +74,10 @@ ROWS = {
     "views/select2_C1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [1.0]}}),
     "views/select2_C0.1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "C": [0.1]}}),
     "views/select2_l1": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "mappings": ["l1"]}}),
-    "views/select2_linear": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["linear"]}}),
-    "views/select2_binary": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "shares": [False]}}),
     "views+desc/category_flat": (VIEWS + "+desc", {"category": CATEGORY}),
     "views+desc/pooled_shares": (VIEWS + "+desc", {VIEW_CATEGORY: CATEGORY}),
     "views+desc/select2": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2]}}),
     "views+desc/select4": (VIEWS + "+desc", {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [4]}}),
-    "views/select2_words_by_views": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "words_by": ["views"]}}),
-    "views/margin3": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [3.0]}}),
-    "views/margin6": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [6.0]}}),
-    "views/margin10": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "view_margin": [10.0]}}),
-    "views/stacker_flat": (VIEWS, {"stacker": {"C": [0.1]}}),
-    "views/stacker_pooled": (VIEWS, {VIEW_STACKER: {"C": [0.1]}}),
     # For the MER2024 track (--objective mer2024_avg): k-of-n votes (more labels, higher recall)
     # against the EW-tuned judge, chosen inside the training folds.
     "ovmerd/mer2024_grid": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": CATEGORY}),
@@ -108,45 +94,15 @@ ROWS = {
     "ovmerd/mer2024_grid_pr": ("configs/ovmerd.yaml", {"kofn": {"k": [1, 2, 3, 4, 5, 6]}, "category": {**CATEGORY, "utility": ["expected_pr"]}}),
     "views/mer2024_grid_pr": (VIEWS, {"kofn": {"k": [2, 4, 6, 8, 10, 12]},
                                       VIEW_CATEGORY: {**CATEGORY, "views_per_model": [2], "utility": ["expected_pr"]}}),
+    # Issue 16 on the one category judge (the design rows, run on a measurement-only prototype, are in
+    # results/repeated_cv_h16*.json and results/issue16_design_findings.md): the default before it (best
+    # 2 views, no size prior), the size prior without the floor, and the default (`default` above).
+    "h16/select2_pr_noprior": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "utility": ["expected_pr"], "views_per_model": [2],
+                                                      "size_prior": [False]}}),
+    "h16/pooled_pr_prior": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "utility": ["expected_pr"]}}),
+    "h16/pooled_pr_prior_min3": (VIEWS, {VIEW_CATEGORY: {**CATEGORY, "utility": ["expected_pr"], "min_labels": [3]}}),
 }
 
-# Issue 16 (design on the 150 clips outside experiments/lockbox.txt, fold seeds 21-23): the
-# size-prior decision rule (experiments/size_prior.py, a prototype) against today's rule and a
-# plain cap at 8, for each member set: 32 views flat, pooled every view, pooled best 2 views.
-SIZE_PRIOR, SIZE_PRIOR_FLAT = "experiments.size_prior:SizePriorViewCategory", "experiments.size_prior:SizePriorCategory"
-_CODE = {"code": [source_digest()]}
-_MEMBER_SETS = {"flat": ("category", SIZE_PRIOR_FLAT, {}), "pooled": (VIEW_CATEGORY, SIZE_PRIOR, {}),
-                "select2": (VIEW_CATEGORY, SIZE_PRIOR, {"views_per_model": [2]})}
-for _set, (_today, _prior, _extra) in _MEMBER_SETS.items():
-    for _utility, _short in (("expected_pr", "pr"), ("expected_f", "f")):
-        _base = {**CATEGORY, **_extra, "utility": [_utility]}
-        ROWS[f"h16/{_set}_{_short}"] = (VIEWS, {_today: _base})
-        ROWS[f"h16/{_set}_{_short}_cap8"] = (VIEWS, {_today: {**_base, "max_labels": [8]}})
-        ROWS[f"h16/{_set}_{_short}_support"] = (VIEWS, {_prior: {**_base, **_CODE, "gammas": [[0.0]]}})
-        ROWS[f"h16/{_set}_{_short}_prior"] = (VIEWS, {_prior: {**_base, **_CODE}})
-# gamma chose the grid's edge (0.4) on most training folds: a wider grid, and fixed gammas to
-# show what the prior does to the label counts.
-_POOLED_PR = {**CATEGORY, "utility": ["expected_pr"], **_CODE}
-ROWS["h16/pooled_pr_prior_wide"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2]]}})
-# The prior pulls answers to gold's mode (2), under gold's mean (3.4): more labels by a floor
-# (min_labels) or by covered synonyms (fill_covered, which leaves the EW scores unchanged).
-ROWS["h16/pooled_pr_support_min2"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [2]}})
-ROWS["h16/pooled_pr_prior_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "min_labels": [3]}})
-ROWS["h16/pooled_pr_support_min3"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "min_labels": [3]}})
-ROWS["h16/pooled_pr_prior_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "fill_covered": [True]}})
-ROWS["h16/pooled_pr_support_fill"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[0.0]], "fill_covered": [True]}})
-# Item 3: the views' description texts through MiniLM (experiments/desc_evidence.py; run it first
-# to write .cache/h16/desc.npz for the design clips). `code` keys the cache on both prototypes.
-DESC_EVIDENCE = "experiments.desc_evidence:DescSizePriorViewCategory"
-_DESC = {"desc": [str(ROOT / ".cache" / "h16" / "desc.npz")],
-         "code": [source_digest() + "+" + hashlib.sha256((ROOT / "experiments" / "desc_evidence.py").read_bytes()).hexdigest()[:12]]}
-ROWS["h16/pooled_pr_prior_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC}})
-ROWS["h16/pooled_pr_prior_min3_desc"] = (VIEWS, {DESC_EVIDENCE: {**_POOLED_PR, **_DESC, "min_labels": [3]}})
-for _gamma in (0.4, 1.6, 6.4):
-    ROWS[f"h16/pooled_pr_gamma{_gamma}"] = (VIEWS, {SIZE_PRIOR: {**_POOLED_PR, "gammas": [[_gamma]]}})
-
-registry.register("judge", "view_category", "judge.views:ViewCategory")
-registry.register("judge", "view_stacker", "judge.views:ViewStacker")
 
 
 def split_models(config) -> dict[str, str]:
@@ -165,7 +121,7 @@ def grid_of(config, grid) -> list[dict]:
     if grid is None:
         judge = OmegaConf.to_container(config.judge, resolve=True)
         return candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge.get("type", "kofn"), judge)
-    return [{"type": kind, **params} for kind, spec in grid.items() for params in _expand(spec)]
+    return [{**TYPES.get(kind, {"type": kind}), **params} for kind, spec in grid.items() for params in _expand(spec)]
 
 
 def _expand(spec: dict) -> list[dict]:

@@ -1,396 +1,305 @@
-"""Category-level judge: decide at the level the metric counts, then pick words to match.
+"""The category judge: decide at the level the metric counts, then pick words to match.
 
 The EW metric turns every emitted word into one category per mapping (the five wheels'
 level-1 categories, and for M-avg also M1/M2 and level 2) and scores *sets* of categories.
 So this judge estimates, per clip, mapping and candidate category, the probability that the
-category is in the gold set (logistic regression over which members proposed it, their
-category-level reliability, the category's prior, its share of the votes, ...), and then
-chooses clusters greedily: a cluster's gain is the sum, over the mappings where its word
-lands on a category not yet covered, of (probability - tau). A word whose categories are
-already covered gains nothing and is left out. tau is calibrated on the training clips.
-The emitted word is still each kept cluster's surface word (see vocab.ballot.ClipBallot.surface_word).
+category is in the gold set (a logistic regression over the evidence of judge/evidence.py:
+which models proposed it and with what share of their views, their reliability, the
+category's prior, ...), and then chooses the clip's words (judge/choice.py): the greedy path
+of clusters under an expected utility, cut at the prefix size that is best once the size's
+prior (how many labels gold gives a clip) is counted. The utility's weight (beta or lambda)
+and the prior's weight gamma are calibrated on the training clips.
+
+Clips are judged in batches (one clip is a batch of one); the emitted word of a kept cluster
+is the word most of its voting models used.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError
 from core.logistic import LogisticModel
-from judge.category_batch import Flat, build_batch, choose_batch, features, flatten, training_evidence
-from judge.fastscore import L1_NAMES, FastScorer, WordMaps
-from judge.features import ClusterView, Rates
-from judge.scored import ScoredJudge
+from core.state import read_state, write_state
+from judge.base import Gold, Judge
+from judge.choice import UTILITIES, best_prefix, greedy_path, size_prior
+from judge.evidence import Flat, Rates, best_views, feature_names, features, flatten, training_evidence
+from judge.fastscore import L1_NAMES, FastScorer, PrefixTable, WordMaps
+from judge.objective import Objective
+from judge.state import clips_digest, parse_state
 from vocab.ballot import ClipBallot
+from vocab.lexicon import load_lexicon
 
-N_TAUS = 19
 # Clips judged together: large enough that array operations dominate, small enough that the
 # batch's arrays stay a few tens of MB whatever the number of clips.
-BATCH_CLIPS = 5000
-LAMBDAS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
-# expected_pr's weight of recall against precision (beta); more labels as beta grows.
-BETAS = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
-GRIDS = {"linear": tuple(np.linspace(0.05, 0.95, N_TAUS)), "expected_f": LAMBDAS, "expected_pr": BETAS}
+BATCH_CLIPS = 2000
+# The utility's weight: expected_pr's weight of recall (beta), expected_f's weight of the
+# expected gold size (lambda); more labels as it grows.
+WEIGHTS = {
+    "expected_pr": (0.3, 0.45, 0.6, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0),
+    "expected_f": (0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0),
+}
+# gamma, the weight of log pi(n); 0 keeps only the prior's support (sizes gold had).
+GAMMAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
+KIND = "judge.category"
 
 
 @dataclass
-class CategoryCandidates:
-    """Candidate (mapping, category) pairs of one clip with their features."""
-
-    keys: list[tuple[int, str]]
-    features: np.ndarray
-    voters: list[set[str]]
-
-
-def _member_categories(v: ClusterView, maps, indices: Sequence[int]) -> dict[str, dict[int, dict[str, int]]]:
-    """member -> mapping -> category -> first position at which the member named it."""
-    out: dict[str, dict[int, dict[str, int]]] = {m: {i: {} for i in indices} for m in v.ballot.members}
-    positions = v.ballot.positions  # built on each access: once here
-    for cluster, by_member in v.ballot.votes.items():
-        for member, words in by_member.items():
-            position = positions.get(cluster, {}).get(member, 0)
-            for word in words:
-                row = maps(word)
-                for i in indices:
-                    if row[i] is not None:
-                        seen = out[member][i]
-                        seen[row[i]] = min(position, seen.get(row[i], position))
-    return out
-
-
-def _answers(clips: Sequence[str], words: Sequence[Sequence[str]], chosen: Sequence[Sequence[int]]) -> dict[str, list[str]]:
-    """{clip: the surface words of its chosen clusters, in order, each once}."""
-    return {clip: list(dict.fromkeys(own[j] for j in kept)) for clip, own, kept in zip(clips, words, chosen)}
-
-
-@dataclass
-class CategoryJudge(ScoredJudge):
+class CategoryJudge(Judge):
     """C: inverse L2 strength; prior_strength: smoothing of reliabilities and category priors.
 
-    `threshold` is tau (None: calibrated on the training clips).
+    threshold / gamma: the utility's weight and the size prior's weight (None: calibrated).
+    size_prior: False drops the prior (the metric-maximising "shotgun" sets: opt-in only).
+    models: {member: model} (the pipeline hands down each member's `view_of:`); with pool_views
+    the views of a model are pooled, else every view votes on its own. views_per_model: keep each
+    model's best n views (0: every view).
     """
 
     C: float = 0.3
     prior_strength: float = 5.0
-    # Which mappings the judge models and covers: "objective" (the wheels' level 1 for EW-L1
-    # objectives, all 12 for M-avg), "l1", or "all". Covering all 12 also guides the choice
-    # of words for EW-L1 (level 2 and M1/M2 tell near-synonyms apart); the tuner can choose.
-    mappings: str = "objective"
-    # How clusters are chosen from category probabilities: "linear" adds a cluster while the
-    # probabilities of the categories it newly covers exceed tau on balance; "expected_f"
-    # adds it while it raises each mapping's plug-in expected F, 2*sum(p kept) / (n kept +
-    # lam * expected gold size), so a clip with one sure category stops earlier than a clip
-    # with several likely ones; "expected_pr" adds it while it raises the clip's expected
-    # precision + beta * expected recall, summed over mappings: sum(p kept) / n kept +
-    # beta * sum(p kept) / expected gold size. The metric is F of precision and recall
-    # *averaged over clips*, so the best submission maximises P + beta * R of the averages
-    # for some beta, and that sum splits into one such term per clip: each clip can be
-    # decided alone, and only beta is shared. The calibrated threshold is tau, lam or beta.
-    utility: str = "linear"
+    # Which mappings the judge models and covers: "all" 12 (level 2 and M1/M2 also tell
+    # near-synonyms apart), "l1" (the wheels' level 1), or "objective" (all 12 for M-avg, l1 otherwise).
+    mappings: str = "all"
+    utility: str = "expected_pr"
+    threshold: float | None = None
+    gamma: float | None = None
+    size_prior: bool = True
+    pool_views: bool = True
+    views_per_model: int = 0
+    min_labels: int = 1
+    max_labels: int = 0
+    objective: str = "ew_l1_f"
+    lexicon: str = ""
+    models: dict[str, str] | None = None
 
     kind = "category"
-    # expected_f and expected_pr fit, calibrate and predict all clips at once (judge/category_batch.py), reading
-    # votes off the ballots; a subclass whose candidates carry other features sets this False.
-    batched = True
+    learns = True
+    score_meaning = ("mean over mappings of the probability that the cluster's category is in gold "
+                     "(detail: per mapping; the clip's detail: expected gold size, chosen n, U(n))")
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        self._check_positive("C", "prior_strength")
-        if self.utility not in GRIDS:
-            raise InputError(f"judge '{self.kind}': utility must be linear, expected_f or expected_pr, got {self.utility!r}")
+    def validate(self) -> None:
+        super().validate()
+        self._check_number("C", 0, open_low=True)
+        self._check_number("prior_strength", 0, open_low=True)
+        self._check_number("views_per_model", 0, integer=True)
+        if self.threshold is not None:
+            self._check_number("threshold", 0, 100, open_low=True)
+        if self.gamma is not None:
+            self._check_number("gamma", 0, 100)
+        if self.utility not in UTILITIES:
+            raise InputError(f"judge '{self.kind}': utility must be {' or '.join(UTILITIES)}, got {self.utility!r}")
         if self.mappings not in ("objective", "l1", "all"):
             raise InputError(f"judge '{self.kind}': mappings must be objective, l1 or all, got {self.mappings!r}")
+        for name in ("size_prior", "pool_views"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"judge '{self.kind}': {name} must be true or false, got {getattr(self, name)!r}")
+        if self.models is not None and not (isinstance(self.models, Mapping) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.models.items())):
+            raise InputError(f"judge '{self.kind}': models must map member names to model names")
+        Objective.parse(self.objective)
 
-    def metric_indices(self) -> list[int]:
-        if self.mappings == "all":
-            return list(range(len(self.word_maps_.names)))
-        if self.mappings == "l1":
-            return [self.word_maps_.index(n) for n in L1_NAMES]
-        return super().metric_indices()
+    def _calibration_objective(self) -> Objective:
+        """The objective, or EW-L1 F for one that needs groupings the judge does not hold."""
+        objective = Objective.parse(self.objective)
+        return Objective.parse("ew_l1_f") if objective.needs_groupings else objective
 
-    # ---- evidence ---------------------------------------------------------------------
-    def _candidates(self, v: ClusterView, train_gold: list[set] | None = None) -> CategoryCandidates:
-        indices = self.indices_
-        by_member = _member_categories(v, self.word_maps_, indices)
-        present = v.ballot.members
-        n_present = max(len(present), 1)
-        keys, voters, positions = [], [], []
-        for i in indices:
-            cats: dict[str, set[str]] = {}
-            for m in present:
-                for cat in by_member[m][i]:
-                    cats.setdefault(cat, set()).add(m)
-            for cat in sorted(cats):
-                keys.append((i, cat))
-                voters.append(cats[cat])
-                # Sums over voters go in sorted member order (a set's order follows the hash seed).
-                positions.append(sum(1.0 / (1 + by_member[m][i][cat]) for m in sorted(cats[cat])) / len(cats[cat]))
-        rel = self.rates_.member
-        total_rel = sum(rel.get(m, 0.0) for m in present) or 1.0
-        per_mapping = {i: 0 for i in indices}
-        for i, _ in keys:
-            per_mapping[i] += 1
-        rows = []
-        for (i, cat), who, pos in zip(keys, voters, positions):
-            own = None
-            if train_gold is not None:
-                own = float(cat in train_gold[i])
-            row = [float(m in who) for m in self.members_]
-            row += [
-                len(who) / n_present,
-                sum(rel.get(m, 0.0) for m in sorted(who)) / total_rel,
-                max(rel.get(m, 0.0) for m in who),
-                self.rates_.prior(f"{i}|{cat}", own),
-                pos,
-                math.log(per_mapping[i] + 1),
-                n_present / max(len(self.members_), 1),
-            ]
-            row += [float(i == j) for j in indices]
-            rows.append(row)
-        features = np.array(rows, dtype=float).reshape(len(rows), self._n_features())
-        return CategoryCandidates(keys, features, voters)
+    def _mapping_indices(self, maps: WordMaps) -> list[int]:
+        if self.mappings == "all" or (self.mappings == "objective" and Objective.parse(self.objective).metric == "m_avg"):
+            return list(range(len(maps.names)))
+        return [maps.index(n) for n in L1_NAMES]
 
-    def _feature_names(self) -> list[str]:
-        names = [f"vote:{m}" for m in self.members_]
-        names += ["share", "reliable_share", "max_reliability", "prior", "first_position", "log_n_candidates", "n_present"]
-        return names + [f"mapping:{self.word_maps_.names[i]}" for i in self.indices_]
+    def _model_of(self, member: str) -> str:
+        return (self.models or {}).get(member, member) if self.pool_views else member
 
-    def _n_features(self) -> int:
-        return len(self.members_) + 7 + len(self.indices_)
+    def _word_maps(self) -> WordMaps:
+        if not self.lexicon:
+            raise InputError(f"judge '{self.kind}': needs the lexicon folder (the run hands down its `lexicon`)")
+        return WordMaps(load_lexicon(self.lexicon))
 
     # ---- fitting ------------------------------------------------------------------------
-    def _learn(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        """All training clips at once (judge/category_batch.py); the same state as _learn_clip_by_clip."""
-        if not self.batched:
-            return self._learn_clip_by_clip(views, scorer)
-        self.indices_ = self.metric_indices()
-        self.members_ = sorted({m for v in views for m in v.ballot.members})
-        golds = [scorer.gold_sets(v.ballot.clip) for v in views]
-        flat = flatten(self, [v.ballot for v in views])
-        self.rates_, self.unproposed_, y = training_evidence(self, flat, golds)
-        X = self.batch_features(flat, [v.ballot for v in views], own=y)
-        self.feature_names_ = self._feature_names()
-        self.model_ = LogisticModel(C=self.C).fit(X, y)
+    def fit(self, ballots: Sequence[ClipBallot], gold: Gold | None = None) -> "CategoryJudge":
+        self.validate()
+        if gold is None:
+            raise InputError(f"judge '{self.kind}' learns from gold: fit it on gold clips, or load its state (`state:` in the config)")
+        train = [b for b in ballots if b.clip in gold]
+        if not train:
+            raise InputError(f"judge '{self.kind}': no training clip has gold")
+        maps = self._word_maps()
+        scorer = FastScorer(maps.lexicon, {b.clip: gold[b.clip] for b in train}, maps)
+        self.word_maps_, self.indices_ = maps, self._mapping_indices(maps)
+        self.view_members_ = sorted(set(self.models or {}) | {m for b in train for m in b.members})
+        model_of = {m: self._model_of(m) for m in self.view_members_}
+        if self.views_per_model:
+            kept = best_views(train, scorer, model_of, self.views_per_model, self._calibration_objective().value)
+            model_of = {m: model_of[m] for m in sorted(kept)}
+        self.model_of_, self.members_ = model_of, sorted(set(model_of.values()))
+        flat = flatten(train, maps, self.indices_, model_of)
+        self.rates_, self.unproposed_, y = training_evidence(flat, self.indices_, [scorer.gold_sets(b.clip) for b in train],
+                                                             self.prior_strength)
+        self.model_ = LogisticModel(C=self.C).fit(features(flat, self.members_, self.rates_, self.indices_, own=y), y)
+        self.size_prior_ = size_prior([len(gold[b.clip]) for b in train]).tolist() if self.size_prior else None
+        self.fitted_clips_ = clips_digest([b.clip for b in train])
+        self.threshold_, self.gamma_ = self._calibrate(train, flat, scorer)
+        return self
 
-    def batch_features(self, flat: Flat, ballots: Sequence[ClipBallot], own: np.ndarray | None = None) -> np.ndarray:
-        """The batched paths' feature matrix of the flattened `ballots` (a subclass adds its own)."""
-        return features(self, flat, own=own)
-
-    def _learn_clip_by_clip(self, views: Sequence[ClusterView], scorer: FastScorer) -> None:
-        """The plain statement of what _learn computes (tests compare the two)."""
-        self.indices_ = self.metric_indices()
-        self.members_ = sorted({m for v in views for m in v.ballot.members})
-        # Category-level rates first (reliability per member, prior per (mapping, category) key).
-        self.rates_ = rates = Rates(strength=self.prior_strength, member_counts={m: 0 for m in self.members_})
-        member_hits: dict[str, float] = {}
-        all_y = []
-        golds = [scorer.gold_sets(v.ballot.clip) for v in views]
-        for v, gold in zip(views, golds):
-            by_member = _member_categories(v, self.word_maps_, self.indices_)
-            proposed: dict[tuple[int, str], int] = {}
-            for m, per_mapping in by_member.items():
-                for i, cats in per_mapping.items():
-                    for cat in cats:
-                        hit = float(cat in gold[i])
-                        member_hits[m] = member_hits.get(m, 0.0) + hit
-                        rates.member_counts[m] += 1
-                        proposed[(i, cat)] = 1
-            for i, cat in proposed:
-                key = f"{i}|{cat}"
-                hit = float(cat in gold[i])
-                rates.cluster_hits[key] = rates.cluster_hits.get(key, 0.0) + hit
-                rates.cluster_counts[key] = rates.cluster_counts.get(key, 0) + 1
-                all_y.append(hit)
-        rates.overall = float(np.mean(all_y)) if all_y else 0.5
-        rates.member = rates.reliability(member_hits)
-        # Expected gold categories that no member proposed, per mapping (expected_f's gold size).
-        missed = {i: [] for i in self.indices_}
-        for v, gold in zip(views, golds):
-            by_member = _member_categories(v, self.word_maps_, self.indices_)
-            for i in self.indices_:
-                if gold[i]:
-                    proposed = set().union(*(by_member[m][i] for m in by_member)) if by_member else set()
-                    missed[i].append(len(gold[i] - proposed))
-        self.unproposed_ = [float(np.mean(missed[i])) if missed[i] else 0.0 for i in self.indices_]
-        blocks, ys = [], []
-        for v, gold in zip(views, golds):
-            cands = self._candidates(v, train_gold=gold)
-            blocks.append(cands.features)
-            ys.append(np.array([float(cat in gold[i]) for i, cat in cands.keys]))
-        X = np.concatenate(blocks) if blocks else np.zeros((0, self._n_features()))
-        y = np.concatenate(ys) if ys else np.zeros(0)
-        self.feature_names_ = self._feature_names()
-        self.model_ = LogisticModel(C=self.C).fit(X, y)
-
-    def _probabilities(self, v: ClusterView) -> dict[tuple[int, str], float]:
-        cands = self._candidates(v)
-        if not cands.keys:
-            return {}
-        return dict(zip(cands.keys, self.model_.predict_proba(cands.features)))
-
-    def _matrix(self, v: ClusterView) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(A, p, M, G): A[j, key] = 1 when cluster j's word lands on that (mapping, category);
-        p per key; M[key, mapping] one-hot; G per mapping, the expected gold size."""
-        probabilities = self._probabilities(v)
-        position = {i: n for n, i in enumerate(self.indices_)}
-        keys: dict[tuple[int, str], int] = {}
-        for row in v.rows:
-            for i in self.indices_:
-                if row[i] is not None:
-                    keys.setdefault((i, row[i]), len(keys))
-        A = np.zeros((len(v.rows), len(keys)))
-        for j, row in enumerate(v.rows):
-            for i in self.indices_:
-                if row[i] is not None:
-                    A[j, keys[(i, row[i])]] = 1.0
-        M = np.zeros((len(keys), len(self.indices_)))
-        for (i, _), k in keys.items():
-            M[k, position[i]] = 1.0
-        G = np.array(self.unproposed_, dtype=float)
-        for (i, _), value in probabilities.items():
-            G[position[i]] += value
-        return A, np.array([probabilities.get(key, 0.0) for key in keys]), M, G
-
-    def _choose(self, A: np.ndarray, p: np.ndarray, M: np.ndarray, G: np.ndarray, threshold: float) -> list[int]:
-        """Greedy: add the cluster with the largest positive gain over uncovered categories
-        (ties: the alphabetically first cluster, as views list clusters sorted).
-
-        expected_pr's gains are not decreasing (a second likely category can lower expected
-        precision that a third one would raise again), so it walks the greedy path to the end
-        and keeps its best prefix, which on one mapping is the best subset.
-        """
-        walk = self.utility == "expected_pr"
-        value, best_value, best_length = 0.0, 0.0, 0
-        uncovered = np.ones(len(p))
-        available = np.ones(len(A), dtype=bool)
-        chosen: list[int] = []
-        limit = self.max_labels or len(A)
-        expected_f = self.utility == "expected_f"
-        hits, sizes = np.zeros(M.shape[1]), np.zeros(M.shape[1])
-        denominator = threshold * G
-        # expected_pr: a key's share of its mapping's expected recall, weighted by beta.
-        recall = threshold * p / np.maximum(M @ G, 1e-12) if walk and len(p) else p
-        while available.any() and len(chosen) < limit:
-            if self.utility == "expected_pr":
-                new_hits = (A * (uncovered * p)) @ M + hits
-                new_sizes = (A * uncovered) @ M + sizes
-                before = np.divide(hits, sizes, out=np.zeros_like(hits), where=sizes > 0)
-                after = np.divide(new_hits, new_sizes, out=np.zeros_like(new_hits), where=new_sizes > 0)
-                raw = ((after - before) + (A * (recall * uncovered)) @ M).sum(axis=1)
-            elif expected_f:
-                new_hits = (A * (uncovered * p)) @ M + hits
-                new_sizes = (A * uncovered) @ M + sizes
-                before = np.divide(2 * hits, sizes + denominator, out=np.zeros_like(hits), where=(sizes + denominator) > 0)
-                after = np.divide(2 * new_hits, new_sizes + denominator, out=np.zeros_like(new_hits), where=(new_sizes + denominator) > 0)
-                raw = (after - before).sum(axis=1)
-            else:
-                raw = A @ ((p - threshold) * uncovered)
-            gains = np.where(available, raw, -np.inf)
-            best = int(np.argmax(gains))
-            if walk:
-                value += gains[best]
-                if value > best_value + 1e-12 or len(chosen) < self.min_labels:
-                    best_value, best_length = value, len(chosen) + 1
-            elif gains[best] <= 1e-12 and len(chosen) >= self.min_labels:
-                break
-            chosen.append(best)
-            available[best] = False
-            new = (A[best] > 0) & (uncovered > 0)
-            hits += (new * p) @ M
-            sizes += new.astype(float) @ M
-            uncovered[new] = 0.0
-        return chosen[:best_length] if walk else chosen
-
-    def _calibrate(self, views: Sequence[ClusterView], scorer: FastScorer) -> float:
+    def _calibrate(self, train: Sequence[ClipBallot], flat: Flat, scorer: FastScorer) -> tuple[float, float]:
+        """The (weight, gamma) of the grids whose answers score best on the training clips
+        (first on ties). The greedy path depends on the weight only, so each weight walks once
+        and every gamma is one lookup of prefix sizes."""
         objective = self._calibration_objective()
-        clips = [v.ballot.clip for v in views]
-        best, best_value = 0.5, -math.inf
-        grid = GRIDS[self.utility]
-        in_batch = self.utility != "linear" and self.batched
-        if in_batch:
-            batch = build_batch(self, [v.ballot for v in views])
-        else:
-            matrices = [self._matrix(v) for v in views]
-        for tau in grid:
-            if in_batch:
-                predictions = _answers(batch.clips, batch.words, choose_batch(self, batch, tau))
-            else:
-                predictions = {
-                    v.ballot.clip: list(dict.fromkeys(v.words[j] for j in self._choose(*matrix, tau)))
-                    for v, matrix in zip(views, matrices)
-                }
-            value = objective.value(scorer(clips, predictions))
-            if value > best_value + 1e-12:
-                best, best_value = float(tau), value
+        weights = [float(self.threshold)] if self.threshold is not None else WEIGHTS[self.utility]
+        gammas = [float(self.gamma)] if self.gamma is not None else (GAMMAS if self.size_prior_ is not None else (0.0,))
+        slot_cands, p, G = self._probabilities(flat)
+        clips = [b.clip for b in train]
+        best, best_value = (weights[0], gammas[0]), -math.inf
+        for weight in weights:
+            paths, values = greedy_path(flat.slot_start, slot_cands, p, G, self.utility, weight, self._limits(flat))
+            rows = [[self.word_maps_(flat.words[c][s]) for s in path] for c, path in enumerate(paths)]
+            table = PrefixTable(scorer, clips, rows, [-np.arange(len(path), dtype=float) for path in paths])
+            for gamma in gammas:
+                value = objective.value(table(best_prefix(values, self._log_prior(values.shape[1]), gamma, self.min_labels)))
+                if value > best_value + 1e-12:
+                    best, best_value = (float(weight), float(gamma)), value
         return best
 
-    # ---- prediction -----------------------------------------------------------------------
-    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
-        """Every clip at once (judge/category_batch.py) for expected_f and expected_pr; the same
-        answers as clip by clip."""
-        if self.utility == "linear" or not self.batched or not ballots:
-            return super().predict(ballots)
-        if self.needs_fit:
-            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold or name a state file")
-        if not hasattr(self, "word_maps_"):
-            self.word_maps_ = WordMaps(self._lexicon())
-        answers: dict[str, list[str]] = {}
+    # ---- deciding -------------------------------------------------------------------------
+    def _probabilities(self, flat: Flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(each slot's candidate per mapping, each candidate's probability, the expected gold size per clip and mapping)."""
+        X = features(flat, self.members_, self.rates_, self.indices_)
+        p = self.model_.predict_proba(X) if len(X) else np.zeros(0)
+        n_ii = len(self.indices_)
+        mapping = np.array([ii for ii, _ in flat.pairs], dtype=np.int64)[flat.cand_key] if len(p) else np.zeros(0, dtype=np.int64)
+        G = np.tile(np.asarray(self.unproposed_, dtype=float), (flat.n_clips, 1))
+        np.add.at(G, (flat.cand_clip, mapping), p)
+        return flat.slot_candidates(), p, G.reshape(flat.n_clips, n_ii)
+
+    def _limits(self, flat: Flat) -> np.ndarray:
+        """How far each clip's greedy walk goes: the cap, and past the prior's support only for min_labels."""
+        cap = self.max_labels or np.iinfo(np.int64).max
+        if self.size_prior_ is not None:
+            cap = min(cap, max(len(self.size_prior_) - 1, self.min_labels))
+        return np.full(flat.n_clips, cap, dtype=np.int64)
+
+    def _log_prior(self, width: int) -> np.ndarray:
+        if self.size_prior_ is None:
+            return np.zeros(width)
+        pi = np.zeros(width)
+        pi[: min(width, len(self.size_prior_))] = self.size_prior_[:width]
+        return np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), -np.inf)
+
+    def _decide(self, ballots: Sequence[ClipBallot]):
+        """Everything predict and explain read, for one batch: (flat, p, G, paths, U, chosen sizes)."""
+        flat = flatten(ballots, self.word_maps_, self.indices_, self.model_of_)
+        slot_cands, p, G = self._probabilities(flat)
+        paths, values = greedy_path(flat.slot_start, slot_cands, p, G, self.utility, self.threshold_, self._limits(flat))
+        log_prior = self._log_prior(values.shape[1])
+        n = best_prefix(values, log_prior, self.gamma_, self.min_labels)
+        return flat, slot_cands, p, G, paths, values, log_prior, n
+
+    def _batches(self, ballots: Sequence[ClipBallot]):
+        if not hasattr(self, "model_"):
+            raise InputError(f"judge '{self.kind}' is not fitted: fit it on gold, or name its state file (`state:` in the config)")
         for start in range(0, len(ballots), BATCH_CLIPS):
-            batch = build_batch(self, ballots[start: start + BATCH_CLIPS])
-            answers.update(_answers(batch.clips, batch.words, choose_batch(self, batch, self.threshold_)))
+            chunk = ballots[start: start + BATCH_CLIPS]
+            yield chunk, self._decide(chunk)
+
+    def predict(self, ballots: Sequence[ClipBallot]) -> dict[str, list[str]]:
+        answers: dict[str, list[str]] = {}
+        for chunk, (flat, *_, paths, _, _, n) in self._batches(ballots):
+            for c, ballot in enumerate(chunk):
+                answers[ballot.clip] = [flat.words[c][s] for s in paths[c][: n[c]]]
         return answers
 
-    def _kept(self, v: ClusterView) -> list[int]:
-        return self._choose(*self._matrix(v), self.threshold_)
+    def explain(self, ballots: Sequence[ClipBallot]) -> dict[str, dict]:
+        """Per clip, each cluster with its categories' probabilities per mapping and whether it
+        was kept; the expected gold size per mapping, the chosen size n and U(n) for every n
+        (the utility plus gamma * log pi(n)) of the greedy path. The same batches as predict."""
+        names = [self.word_maps_.names[i] for i in self.indices_]
+        out: dict[str, dict] = {}
+        for chunk, (flat, slot_cands, p, G, paths, values, log_prior, n) in self._batches(ballots):
+            scored = values + np.where(np.isfinite(log_prior), self.gamma_ * np.where(np.isfinite(log_prior), log_prior, 0.0), -np.inf)
+            for c, ballot in enumerate(chunk):
+                step = {s: k for k, s in enumerate(paths[c])}
+                candidates = []
+                for j, cluster in enumerate(flat.clusters[c]):
+                    s = flat.slot_start[c] + j
+                    probs = {names[m]: {"category": flat.pairs[flat.cand_key[k]][1], "p": float(p[k])}
+                             for m, k in enumerate(slot_cands[s].tolist()) if k >= 0}
+                    candidates.append({
+                        "cluster": cluster, "word": flat.words[c][j],
+                        "voters": [m for m in ballot.votes[cluster] if m in self.model_of_],
+                        "score": float(np.mean([v["p"] for v in probs.values()])) if probs else None,
+                        "kept": bool(j in step and step[j] < n[c]),
+                        "detail": {"probabilities": probs, "step": step.get(j)},
+                    })
+                utility = [float(u) if np.isfinite(u) else None for u in scored[c][: len(paths[c]) + 1]]
+                out[ballot.clip] = {"candidates": candidates, "detail": {
+                    "expected_gold_size": dict(zip(names, map(float, G[c]))), "n": int(n[c]), "utility": utility,
+                    "weight": self.threshold_, "gamma": self.gamma_}}
+        return out
 
-    def _scores(self, v: ClusterView) -> np.ndarray:
-        """A cluster's gain with nothing covered yet at tau = 0 (for curves and reports)."""
-        A, p, _, _ = self._matrix(v)
-        return A @ p if len(A) else np.zeros(0)
+    def check_members(self, members: Sequence[str]) -> None:
+        """The members must be those it was fitted on (a member it does not know would never vote)."""
+        if hasattr(self, "view_members_") and members and sorted(members) != self.view_members_:
+            raise InputError(f"judge '{self.kind}': fitted on {len(self.view_members_)} members, the config has {len(members)}: "
+                             "the member list changed, run `tune` again")
 
-    def threshold_grid(self, ballots=(), n: int = 25) -> list[float]:
-        """tau from 0 to 1 (linear), the gold-size weight lam (expected_f) or the recall weight
-        beta (expected_pr): more labels as lam or beta grows."""
-        if self.utility != "linear":
-            return [float(x) for x in np.round(np.geomspace(0.1, 10, n), 4)]
-        return [float(x) for x in np.round(np.linspace(0.0, 1.0, n), 4)]
+    # ---- the knob a curve sweeps, and what a report shows ---------------------------------
+    def threshold_grid(self, ballots: Sequence[ClipBallot] = ()) -> list[float]:
+        return [float(x) for x in np.round(np.geomspace(0.1, 10, 25), 4)]
 
-    def coefficients(self) -> dict[str, float]:
-        return dict(zip(self.feature_names_, map(float, self.model_.coef_)))
+    def get_threshold(self) -> float:
+        return self.threshold_
 
-    # ---- state ------------------------------------------------------------------------------
-    def _state(self) -> dict:
-        return {
-            "members": self.members_,
-            "mappings": [self.word_maps_.names[i] for i in self.indices_],
-            "features": self.feature_names_,
-            "rates": self.rates_.to_dict(),
-            "unproposed": self.unproposed_,
-            "model": self.model_.to_state(),
-        }
+    def set_threshold(self, value: float) -> None:
+        self.threshold_ = float(value)
 
-    def _load(self, data: Mapping) -> None:
-        self.word_maps_ = WordMaps(self._lexicon())
-        self.indices_ = [self.word_maps_.index(name) for name in data["mappings"]]
-        self.members_ = list(data["members"])
-        self.feature_names_ = list(data["features"])
-        self.rates_ = Rates.from_dict(data["rates"])
-        self.unproposed_ = [float(x) for x in data["unproposed"]]
-        self.model_ = LogisticModel.from_state(data["model"])
-        if not (self.model_.n_features == len(self.feature_names_) == self._n_features()):
-            raise ValueError(f"{self.model_.n_features} coefficients, {len(self.feature_names_)} feature names, "
-                             f"{self._n_features()} features")
+    def summary(self) -> dict:
+        return {"coefficients": dict(zip(feature_names(self.members_, [self.word_maps_.names[i] for i in self.indices_]),
+                                         map(float, self.model_.coef_))),
+                "weight": self.threshold_, "gamma": self.gamma_, "size_prior": self.size_prior_, "kept_views": sorted(self.model_of_)}
 
-    def _legacy_state(self, data: dict) -> dict | None:
-        """Version 1 also kept the rates apart (smoothed with the config's prior_strength)."""
-        body = super()._legacy_state(data)
-        if body is not None and "rates" not in body:
-            body["rates"] = {
-                "overall": body.pop("base_rate"), "member": body.pop("reliability"), "member_counts": {},
-                "cluster_hits": body.pop("prior_hits"), "cluster_counts": body.pop("prior_counts"),
-                "strength": self.prior_strength,
-            }
-        return body
+    # ---- state --------------------------------------------------------------------------------
+    def save_state(self, path: str | Path) -> None:
+        mappings = [self.word_maps_.names[i] for i in self.indices_]
+        write_state(path, KIND, {
+            "params": {k: v for k, v in self.get_params().items() if k not in ("lexicon", "models")},
+            "threshold": self.threshold_, "gamma": self.gamma_, "size_prior": self.size_prior_,
+            "view_members": self.view_members_, "models_of_views": self.model_of_, "members": self.members_,
+            "mappings": mappings, "features": feature_names(self.members_, mappings), "rates": self.rates_.to_dict(),
+            "unproposed": self.unproposed_, "model": self.model_.to_state(), "fitted_clips": self.fitted_clips_,
+        })
+
+    def load_state(self, path: str | Path) -> "CategoryJudge":
+        """The fitted state in `path`, checked against its schema (judge/state.py) and this run's members."""
+        self.validate()
+        state = parse_state(path, read_state(path, KIND))
+        # The weight means beta or lambda: a state fitted under one utility cannot decide under the other.
+        fitted_utility = state.params.get("utility", self.utility)
+        if fitted_utility != self.utility:
+            raise InputError(f"{path}: params.utility: fitted with {fitted_utility!r}, the config asks for {self.utility!r}: "
+                             "run `tune` again")
+        maps = self._word_maps()
+        unknown = [name for name in state.mappings if name not in maps.names]
+        if unknown:
+            raise InputError(f"{path}: mappings: '{unknown[0]}' is not a mapping of the lexicon")
+        if self.models:
+            if sorted(self.models) != state.view_members:
+                raise InputError(f"{path}: view_members: fitted on {len(state.view_members)} members, the config has "
+                                 f"{len(self.models)}: the member list changed, run `tune` again")
+            moved = [m for m, model in state.models_of_views.items() if self._model_of(m) != model]
+            if moved:
+                raise InputError(f"{path}: models_of_views.{moved[0]}: the config groups it under another model: run `tune` again")
+        self.word_maps_, self.indices_ = maps, [maps.index(name) for name in state.mappings]
+        self.view_members_, self.model_of_, self.members_ = state.view_members, state.models_of_views, state.members
+        self.rates_ = Rates(**state.rates.model_dump())
+        self.unproposed_ = state.unproposed
+        self.model_ = LogisticModel.from_state(state.model.model_dump(exclude_none=True))
+        self.size_prior_ = state.size_prior
+        self.threshold_, self.gamma_ = state.threshold, state.gamma
+        self.fitted_clips_ = state.fitted_clips.model_dump()
+        return self

@@ -10,32 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from core.jsoncache import JsonCache
 from core.progress import progress
-from judge.scored import ScoredJudge
 from judge.tuning import Gold, ScorerSpec, fit_and_score, fit_code_version, make_judge, summarise
-from judge.vote import KOfNVote
 from vocab.ballot import ClipBallot
 
 log = logging.getLogger(__name__)
-
-N_CURVE_POINTS = 25
-
-
-def _set_threshold(judge, value: float) -> None:
-    if isinstance(judge, KOfNVote):
-        judge.k = int(value)
-    else:
-        judge.threshold_ = float(value)
-
-
-def curve_thresholds(judge, ballots: Sequence[ClipBallot]) -> list[float]:
-    """Thresholds spanning what the judge can output, from union to (nearly) nothing."""
-    if isinstance(judge, KOfNVote):
-        return [float(k) for k in range(1, max((len(b.members) for b in ballots), default=1) + 1)]
-    if isinstance(judge, ScoredJudge):
-        return judge.threshold_grid(ballots)
-    return []
 
 
 def pr_curve(
@@ -50,16 +32,16 @@ def pr_curve(
     by_clip = {b.clip: b for b in ballots}
     score = scorer.build()
     reference = make_judge(params, shared).fit([by_clip[c] for c in sorted(by_clip) if c in gold], gold)
-    thresholds = curve_thresholds(reference, [by_clip[c] for c in gold if c in by_clip])
+    thresholds = reference.threshold_grid([by_clip[c] for c in gold if c in by_clip])
     if not thresholds:
         return {"thresholds": [], "points": [], "chosen": []}
     per_threshold: list[list[dict]] = [[] for _ in thresholds]
     chosen = []
     for train, test in progress(splits, "PR curve", unit="fold"):
         judge = make_judge(params, shared).fit([by_clip[c] for c in train], {c: gold[c] for c in train})
-        chosen.append(float(judge.k) if isinstance(judge, KOfNVote) else float(judge.threshold_))
+        chosen.append(judge.get_threshold())
         for i, value in enumerate(thresholds):
-            _set_threshold(judge, value)
+            judge.set_threshold(value)
             per_threshold[i].append(score({c: gold[c] for c in test}, judge.predict([by_clip[c] for c in test])))
     points = [{"threshold": t, **{k: v["mean"] for k, v in summarise(rows).items()}} for t, rows in zip(thresholds, per_threshold)]
     return {"thresholds": thresholds, "points": points, "chosen": chosen}
@@ -106,6 +88,13 @@ def leave_one_out(
             "m_avg_contribution": full["m_avg"]["mean"] - without["m_avg"]["mean"],
         }
     return out
+
+
+def label_counts(answers: Mapping[str, Sequence[str]]) -> dict:
+    """How many labels the answers give a clip: {"histogram": [clips with 0, 1, ... labels], "mean", "max"}."""
+    sizes = np.array([len(words) for words in answers.values()], dtype=np.int64)
+    return {"histogram": np.bincount(sizes).tolist() if len(sizes) else [], "mean": float(sizes.mean()) if len(sizes) else 0.0,
+            "max": int(sizes.max(initial=0))}
 
 
 def plot_pr_curve(curve: Mapping, members: Mapping[str, Mapping], ensemble: Mapping, path: str, title: str) -> None:

@@ -104,3 +104,9 @@ def write_tiny_lexicon(folder: Path) -> Path:
             sheet.append(list(row))
         book.save(folder / f"wheel{k}.xlsx")
     return folder
+
+
+def lockbox_clips() -> set[str]:
+    """The 50 dev clips of issue 16's lockbox (experiments/lockbox.txt): no test scores them."""
+    lines = (REPO / "experiments" / "lockbox.txt").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}

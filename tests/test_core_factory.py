@@ -12,7 +12,7 @@ from core.errors import InputError
 from core.factory import build, parameter_names
 from core.metrics import IdentityGrouper, ZipGrouper
 from judge.vote import KOfNVote
-from judge.weighted import WeightedVote
+from judge.category import CategoryJudge
 from members.base import Clip
 from members.cached import CachedMember
 from members.extract.llm import LLMExtractor
@@ -47,7 +47,7 @@ def test_every_registered_name_resolves_to_a_class_of_its_kind(kind):
 
 
 def test_names_are_sorted_and_complete():
-    assert registry.names("judge") == ["category", "coarse", "kofn", "stacker", "view_category", "view_stacker", "weighted"]
+    assert registry.names("judge") == ["category", "kofn"]
     assert {"cached", "described", "extracted"} <= set(registry.names("member"))
     with pytest.raises(ValueError, match="unknown kind of part 'juror'"):
         registry.names("juror")
@@ -56,8 +56,8 @@ def test_names_are_sorted_and_complete():
 def test_shared_settings_go_only_to_classes_that_declare_them():
     kofn = build("judge", {"type": "kofn", "k": 2}, SHARED)
     assert kofn == KOfNVote(k=2)  # declares none of them, and is no error
-    weighted = build("judge", {"type": "weighted"}, SHARED)
-    assert isinstance(weighted, WeightedVote) and weighted.lexicon == LEXICON
+    category = build("judge", {"type": "category"}, SHARED)
+    assert isinstance(category, CategoryJudge) and category.lexicon == LEXICON
     vocab = build("vocab", {"type": "wordnet"}, SHARED)
     assert isinstance(vocab, WordNetVocabulary) and (vocab.lexicon, vocab.cache_dir) == (LEXICON, SHARED["cache_dir"])
     assert build("vocab", None, SHARED) == LexiconVocabulary(lexicon=LEXICON)  # the default type
@@ -78,19 +78,19 @@ def test_a_member_hands_its_settings_down_to_the_extractor_it_builds(tmp_path):
 
 
 def test_the_spec_wins_over_a_shared_setting():
-    assert build("judge", {"type": "weighted", "lexicon": "/my/lexicon"}, SHARED).lexicon == "/my/lexicon"
+    assert build("judge", {"type": "category", "lexicon": "/my/lexicon"}, SHARED).lexicon == "/my/lexicon"
     assert build("judge", {"type": "kofn", "k": 5}, {"k": 1}).k == 5
     assert build("judge", {"type": "kofn"}, {"k": 1}).k == 1  # a shared setting the class declares
 
 
 def test_spec_is_not_changed():
-    spec = {"type": "weighted", "power": 2}
+    spec = {"type": "category", "C": 2.0}
     build("judge", spec, SHARED)
-    assert spec == {"type": "weighted", "power": 2}
+    assert spec == {"type": "category", "C": 2.0}
 
 
 def test_unknown_type_and_parameter_are_input_errors_naming_the_part():
-    with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, coarse, kofn, stacker, view_category, view_stacker, weighted; or give 'module:Class'\)"):
+    with pytest.raises(InputError, match=r"unknown judge type 'vote' \(known: category, kofn; or give 'module:Class'\)"):
         build("judge", {"type": "vote"})
     with pytest.raises(InputError, match=r"member 'm': unknown parameter 'colour' \(known: batch_size, name, path, strict, trust_pickle\)"):
         build("member", {"name": "m", "colour": "red"}, label="member 'm'")

@@ -25,9 +25,8 @@ MEMBERS = [
 
 # One candidate each, so the state written is that judge's.
 GRIDS = {
-    "category": {"category": {"C": [0.3], "mappings": ["l1"], "utility": ["expected_f"]}},
-    "coarse": {"coarse": {"coarse_weight": [0.5]}},
-    "stacker": {"stacker": {"C": [0.1]}},
+    "category_l1_f": {"category": {"C": [0.3], "mappings": ["l1"], "utility": ["expected_f"]}},
+    "category_all_pr": {"category": {"mappings": ["all"], "utility": ["expected_pr"]}},
 }
 
 

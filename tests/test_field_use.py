@@ -89,7 +89,7 @@ def test_mer2026_config_reads_the_mer2026_lexicon():
     assert Path(resolved["judge"]["state"]) == REPO / "configs" / "mer2026.judge.json"
     default = OmegaConf.load(REPO / "configs" / "ovmerd_views.yaml")
     assert [m["name"] for m in resolved["members"]] == [m.name for m in default.members]
-    ready_judge(config, len(config.members))  # its own state, fitted on these members
+    ready_judge(config, [m.name for m in config.members])  # its own state, fitted on these members
 
 
 # ---- subprocesses -----------------------------------------------------------------------------

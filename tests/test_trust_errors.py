@@ -56,9 +56,9 @@ def test_k_equal_to_the_member_count_is_fine(tmp_path):
 @pytest.mark.parametrize("judge, value, message", [
     ("kofn", "-1", "max_labels must be an integer >= 0"),
     ("kofn", "abc", "max_labels must be an integer >= 0"),
-    ("weighted", "-1", "min_labels and max_labels must be >= 0"),
-    ("weighted", "abc", "max_labels must be an integer >= 0"),
-    ("weighted", "null", "max_labels must be an integer >= 0"),
+    ("category", "-1", "max_labels must be an integer >= 0"),
+    ("category", "abc", "max_labels must be an integer >= 0"),
+    ("category", "null", "max_labels must be an integer >= 0"),
 ])
 def test_bad_max_labels_is_one_error(judge, value, message):
     import yaml
@@ -72,10 +72,10 @@ def test_bad_max_labels_is_one_error(judge, value, message):
 
 def test_check_members_for_the_pipeline():
     judge = build("judge", {"type": "kofn", "k": 4})
-    judge.check_members(4)
+    judge.check_members(["a", "b", "c", "d"])
     with pytest.raises(InputError, match="k=4 but only 3 members vote"):
-        judge.check_members(3)
-    build("judge", {"type": "weighted"}).check_members(1)  # no k: nothing to refuse
+        judge.check_members(["a", "b", "c"])
+    build("judge", {"type": "category"}).check_members(["a"])  # not fitted: nothing to compare
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e999"])

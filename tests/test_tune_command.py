@@ -43,16 +43,24 @@ def baseline(name: str) -> dict:
 
 
 AGPT = {"name": "AffectGPT-e30", "path": "${data_root}/ovmerd/members/affectgpt/checkpoint_000030_loss_0.602-openset.npz"}
-GRID = {"kofn": {"k": [1, 2, 3]}, "weighted": {"power": [1]}, "stacker": {"C": [0.1]}, "category": {"C": [0.3]}}
+GRID = {"kofn": {"k": [1, 2, 3]}, "category": {"mappings": ["l1", "all"]}}
 
 
-def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path):
+def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path, capsys):
     config, gold = write_setup(tmp_path, [baseline("Video-ChatGPT"), baseline("mPLUG-Owl"), AGPT], GRID)
     out, report = tmp_path / "tuned.yaml", tmp_path / "report.json"
     assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--report", str(report)]) == 0
     data = json.loads(report.read_text())
     assert set(data["members"]) == {"Video-ChatGPT", "mPLUG-Owl", "AffectGPT-e30"}
-    assert len(data["ensemble"]["fold_scores"]) == 3 and data["n_candidates"] == 6
+    assert len(data["ensemble"]["fold_scores"]) == 3 and data["n_candidates"] == 5
+    # The results table on stdout: nested-CV means with their spread, and label counts beside gold's.
+    printed = capsys.readouterr().out
+    cv = data["ensemble"]["cv"]["ew_l1_f"]
+    assert "nested 3-fold CV on 45 gold clips" in printed and f"EW-L1 F {cv['mean']:5.2f} ± {cv['std']:4.2f}" in printed
+    counts = data["label_counts"]
+    assert counts["gold"]["histogram"] == [sum(len(w) == n for w in read_label_csv(gold).values())
+                                           for n in range(counts["gold"]["max"] + 1)]
+    assert sum(counts["held_out"]["histogram"]) == 45 and f"max {counts['held_out']['max']}" in printed
     for row in [data["ensemble"]["cv"], *data["members"].values()]:
         assert {"ew_l1_f", "ew_l1_p", "ew_l1_r", "m_avg"} <= set(row) and "std" in row["ew_l1_f"]
     assert set(data["leave_one_out"]) == set(data["members"])
@@ -74,12 +82,12 @@ def test_tune_writes_config_state_report_and_png_and_run_reproduces(tmp_path):
 
 
 def test_run_with_tuned_learned_judge_needs_no_gold(tmp_path):
-    config, gold = write_setup(tmp_path, [baseline("Video-ChatGPT"), AGPT], {"stacker": {"C": [0.1]}})
+    config, gold = write_setup(tmp_path, [baseline("Video-ChatGPT"), AGPT], {"category": {"C": [0.1]}})
     out = tmp_path / "tuned.yaml"
     assert cli(["tune", "--config", str(config), "--gold", str(gold), "--out", str(out), "--no-loo"]) == 0
     tuned = OmegaConf.load(out)
     # The tuned judge names no lexicon: the factory hands the run's `lexicon` down at `run` time.
-    assert tuned.judge.type == "stacker" and "lexicon" not in tuned.judge
+    assert tuned.judge.type == "category" and "lexicon" not in tuned.judge
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     assert cli(["run", "--config", str(out), "--out", str(first)]) == 0
     assert cli(["run", "--config", str(out), "--out", str(second)]) == 0
@@ -94,14 +102,14 @@ def test_missing_clips_and_empty_member_are_counted(tmp_path):
     empty = tmp_path / "empty.csv"
     write_label_csv(empty, {c: [] for c in agpt})
     members = [baseline("Video-ChatGPT"), AGPT, {"name": "partial", "path": str(partial)}, {"name": "mute", "path": str(empty)}]
-    config, gold_path = write_setup(tmp_path, members, {"weighted": {"power": [1]}})
+    config, gold_path = write_setup(tmp_path, members, {"category": {"C": [0.3]}})
     report = tmp_path / "r.json"
     assert cli(["tune", "--config", str(config), "--gold", str(gold_path), "--out", str(tmp_path / "t.yaml"),
                 "--report", str(report), "--no-cache"]) == 0
     data = json.loads(report.read_text())
     assert data["coverage"]["gold_clips_lacking"]["partial"] == N_GOLD - 30
     assert data["coverage"]["members_without_any_label"] == ["mute"]
-    assert data["ensemble"]["final_weights"]["mute"] == 0.0
+    assert data["ensemble"]["final_judge"]["coefficients"]["vote:mute"] == 0.0
     assert data["leave_one_out"]["mute"]["ew_l1_f_contribution"] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -110,7 +118,7 @@ def test_missing_clips_and_empty_member_are_counted(tmp_path):
     [
         ("twice", "named twice"),
         ("no_shared_clips", "shares no clip"),
-        ("negative_weight", "must be finite and >= 0"),
+        ("negative_gamma", "gamma must be a number >= 0"),
         ("bad_objective", "unknown objective"),
         ("mer2024_without_groupings", "needs a synonym grouper"),
         ("k_above_members", "k=3 but only 2 members vote"),
@@ -122,8 +130,8 @@ def test_bad_input_is_one_clear_error_and_no_output(tmp_path, capsys, case, mess
     grid = {"kofn": {"k": [1, 2]}}
     if case == "twice":
         members.append(dict(AGPT))
-    if case == "negative_weight":
-        grid = {"weighted": {"weights": [{"Video-ChatGPT": -1.0, "AffectGPT-e30": 1.0}]}}
+    if case == "negative_gamma":
+        grid = {"category": {"gamma": [-1.0]}}
     if case == "k_above_members":
         grid = {"kofn": {"k": [1, 3]}}
     if case == "bad_objective":

@@ -11,8 +11,11 @@ from core.errors import InputError
 from core.factory import build
 from core.labels import read_label_csv
 from core.metrics import ew_scores, mer2024_scores
+from core.state import read_state
 from core.settings import DEFAULT_LEXICON, default_cache_dir, resolve_data_root
 from ensemble.config import merge
+from judge.category import KIND
+from judge.state import clips_digest
 from members.readers import read_label_sets
 from vocab.lexicon import load_lexicon
 
@@ -29,6 +32,7 @@ class EvaluateConfig:
     grouper: str | None = None  # identity | cached | local | module:Class; default: cached when groupings given
     trust_pickle: bool = False
     json: bool = False
+    state: str | None = None  # the judge state that made `pred`: warns when gold is what it was fitted on
 
 
 def add_arguments(parser) -> None:
@@ -40,6 +44,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--data-root", help="data folder (default: $OVMER_DATA or ../shared/data)")
     parser.add_argument("--trust-pickle", action="store_true", help="allow pickled npz predictions")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--state", help="the judge state (.judge.json) that made the predictions: warns when the gold "
+                        "clips are the clips it was fitted on (in-sample figures)")
 
 
 def make_grouper(config):
@@ -61,10 +67,26 @@ def evaluate(config) -> dict:
         log.warning("%s: %d of its %d clips are not in the gold file %s and are ignored (e.g. %s)",
                     config.pred, len(extra), len(pred), config.gold, extra[0])
     result = {"ew": ew_scores(gold, pred, load_lexicon(config.lexicon)).as_dict()}
+    if config.state:
+        result["fitted_on_gold"] = fitted_on(config.state, config.gold, gold, pred)
     grouper = make_grouper(config)
     if grouper is not None:
         result["mer2024"] = mer2024_scores(gold, pred, grouper, progress=True).as_dict()
     return result
+
+
+def fitted_on(state_path: str, gold_path: str, gold, pred) -> bool:
+    """True (with a warning) when the scored clips, or the gold file's, are the clips the judge
+    state was fitted on: the figures then describe the training clips, not unseen ones."""
+    fitted = read_state(state_path, KIND).get("fitted_clips")
+    if not isinstance(fitted, dict):
+        raise InputError(f"{state_path}: fitted_clips: missing (a state written before it was recorded: run `tune` again)")
+    scored = sorted(set(gold) & set(pred))
+    same = fitted in (clips_digest(scored), clips_digest(gold))
+    if same:
+        log.warning("%s: the judge state %s was fitted on these %d gold clips: the figures are in-sample, not what "
+                    "unseen clips will get", gold_path, state_path, fitted["count"])
+    return same
 
 
 def _table(result: dict) -> str:
@@ -75,6 +97,8 @@ def _table(result: dict) -> str:
     if "mer2024" in result:
         m = result["mer2024"]
         lines.append(f"MER2024  Accuracy_s {m['accuracy']:.6f}  Recall_s {m['recall']:.6f}  Avg {m['avg']:.6f}")
+    if result.get("fitted_on_gold"):
+        lines.append("warning: the judge state was fitted on these gold clips: in-sample figures")
     return "\n".join(lines)
 
 

@@ -17,8 +17,7 @@ from ensemble.commands.clip_args import add_clip_arguments, clips_of
 from ensemble.config import DEFAULT_CONFIG, config_inputs, load_config, save_config, trust_pickles
 from ensemble.pipeline import Parts, build_parts, coverage_report, prepare, shared_settings
 from judge.objective import Objective
-from judge.report import leave_one_out, plot_pr_curve, pr_curve
-from judge.scored import ScoredJudge
+from judge.report import label_counts, leave_one_out, plot_pr_curve, pr_curve
 from judge.tuning import ScorerSpec, candidates, cross_validate, gold_clips_of, make_judge, summarise
 
 log = logging.getLogger(__name__)
@@ -81,12 +80,11 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
     shared = {**shared_settings(config), "objective": objective}
     spec = ScorerSpec(shared["lexicon"], groupings, grouper, shared["cache_dir"])
     judge_section = OmegaConf.to_container(config.judge, resolve=True)
-    grid = candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge_section.get("type", "kofn"), judge_section)
+    grid = candidates(OmegaConf.to_container(config.tune.grid, resolve=True), judge_section.get("type", "category"), judge_section)
     for params in grid:  # a bad candidate fails here, once, not in a worker
         candidate = make_judge(params, shared)
-        if hasattr(candidate, "_check_params"):
-            candidate._check_params()
-        candidate.check_members(len(prepared.members))
+        candidate.validate()
+        candidate.check_members(prepared.members)
     n_jobs = n_jobs or config.tune.n_jobs
     cache = str(tuning_cache(config)) if use_cache else None
     result = cross_validate(grid, prepared.ballots, gold, spec, objective, config.tune.folds, config.tune.seed, shared, n_jobs, cache)
@@ -114,12 +112,10 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
         "members": members,
         "versus_best_member": versus_best_member(result.fold_scores, per_fold, "ew_l1_f"),
         "candidates_plain_cv": result.candidate_scores,
+        "label_counts": {"gold": label_counts({c: gold[c] for c in clips}), "held_out": label_counts(result.out_of_fold)},
         "pr_curve": pr_curve(result.final_params, shared, prepared.ballots, gold, result.splits, spec),
     }
-    if hasattr(final, "coefficients"):
-        report["ensemble"]["final_coefficients"] = final.coefficients()
-    if hasattr(final, "weights_"):
-        report["ensemble"]["final_weights"] = final.weights_
+    report["ensemble"]["final_judge"] = final.summary()
     if loo and len(prepared.members) > 1:
         report["leave_one_out"] = leave_one_out(
             result.final_params, shared, prepared.ballots, gold, result.splits, spec, prepared.members, n_jobs, cache
@@ -127,22 +123,23 @@ def tune(config, gold_path: str, groupings: str | None = None, objective: str | 
     return result.final_params, report, final
 
 
-def _print_table(report: dict) -> None:
-    log.info("nested %d-fold CV on %d gold clips (mean ± std over held-out folds):", report["folds"], report["n_clips"])
+def results_table(report: dict) -> str:
+    """The nested-CV figures (mean ± std over the held-out folds) and label counts, as printed on stdout."""
+    lines = [f"nested {report['folds']}-fold CV on {report['n_clips']} gold clips, seed {report['seed']} "
+             "(mean ± std over held-out folds):"]
     rows = [("ensemble", report["ensemble"]["cv"])] + list(report["members"].items())
     for name, cv in rows:
-        log.info(
-            "  %-16s EW-L1 F %5.2f ± %4.2f   M-avg %5.2f ± %4.2f   P %5.2f ± %4.2f  R %5.2f ± %4.2f",
-            name, cv["ew_l1_f"]["mean"], cv["ew_l1_f"]["std"], cv["m_avg"]["mean"], cv["m_avg"]["std"],
-            cv["ew_l1_p"]["mean"], cv["ew_l1_p"]["std"], cv["ew_l1_r"]["mean"], cv["ew_l1_r"]["std"],
-        )
-    metric = Objective.parse(report["objective"]).metric
-    best = max(report["members"], key=lambda m: report["members"][m].get(metric, report["members"][m]["ew_l1_f"])["mean"])
-    log.info("best single member by %s: %s; final choice: %s", metric, best, report["ensemble"]["final_params"])
+        lines.append(f"  {name:24s} EW-L1 F {cv['ew_l1_f']['mean']:5.2f} ± {cv['ew_l1_f']['std']:4.2f}   "
+                     f"M-avg {cv['m_avg']['mean']:5.2f} ± {cv['m_avg']['std']:4.2f}   "
+                     f"P {cv['ew_l1_p']['mean']:5.2f} ± {cv['ew_l1_p']['std']:4.2f}  R {cv['ew_l1_r']['mean']:5.2f} ± {cv['ew_l1_r']['std']:4.2f}")
+    for name, counts in (("gold", report["label_counts"]["gold"]), ("held-out answers", report["label_counts"]["held_out"])):
+        lines.append(f"  labels per clip, {name:16s} mean {counts['mean']:.2f}  max {counts['max']}  clips with 0..max: {counts['histogram']}")
     paired = report["versus_best_member"]
-    log.info("ensemble minus %s, fold by fold: EW-L1 F %s, M-avg %s", paired["member"], paired["ew_l1_f"], paired["m_avg"])
+    lines.append(f"  ensemble minus {paired['member']}, fold by fold: EW-L1 F {paired['ew_l1_f']}, M-avg {paired['m_avg']}")
     for member, row in report.get("leave_one_out", {}).items():
-        log.info("  leave out %-16s change: EW-L1 F %+5.2f  M-avg %+5.2f", member, -row["ew_l1_f_contribution"], -row["m_avg_contribution"])
+        lines.append(f"  leave out {member:24s} change: EW-L1 F {-row['ew_l1_f_contribution']:+5.2f}  M-avg {-row['m_avg_contribution']:+5.2f}")
+    lines.append(f"  final choice: {report['ensemble']['final_params']}")
+    return "\n".join(lines)
 
 
 def _default_beside(path: str, suffix: str) -> str:
@@ -182,13 +179,13 @@ def main(args, overrides) -> int:
     check_outputs(args, working, parts, clips)
     params, report, final = tune(working, args.gold, args.groupings, args.objective, args.jobs, not args.no_cache, not args.no_loo,
                                  args.grouper, parts, clips)
-    _print_table(report)
+    print(results_table(report), flush=True)
     tuned = config.copy()
     judge = dict(params)
     fields = final.get_params()
     if "objective" in fields:
         judge["objective"] = report["objective"]
-    if isinstance(final, ScoredJudge):
+    if final.learns:
         state = outputs_of(args)["--state"]
         final.save_state(state)
         judge["state"] = state
