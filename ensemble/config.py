@@ -26,6 +26,9 @@ from core.settings import CONFIG_DIR, DEFAULT_DATA_ROOT, DEFAULT_LEXICON, resolv
 from core.uses import PathUse
 
 DEFAULT_CONFIG = CONFIG_DIR / "ovmerd_views.yaml"
+# Clips turned into ballots and judged at a time (`chunk_clips:`): judging's memory is that of
+# one chunk, whatever the number of clips (ensemble.pipeline.judge_chunks); answers do not depend on it.
+DEFAULT_CHUNK_CLIPS = 5000
 
 
 @dataclass
@@ -52,6 +55,7 @@ class EnsembleConfig:
     # The clips to judge: a manifest CSV (name, video [, audio, subtitle]); '' = every clip the
     # cached members cover. `run --clips/--videos` override it.
     clips: str = ""
+    chunk_clips: int = DEFAULT_CHUNK_CLIPS
 
 
 def apply_overrides(config: DictConfig, overrides: Sequence[str]) -> DictConfig:

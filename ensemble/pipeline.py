@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -22,6 +22,7 @@ from core.factory import build
 from core.progress import progress as progress_of
 from core.settings import cache_dir_or_default
 from core.uses import PathUse, labelled
+from ensemble.config import DEFAULT_CHUNK_CLIPS
 from judge.base import Judge
 from members.base import Clip, Member, MemberOutput
 from members.clips import read_manifest
@@ -311,19 +312,49 @@ def coverage_report(labels: ClipLabels, members: Sequence[str], clips: Sequence[
 
 @dataclasses.dataclass
 class Prepared:
-    """What every judge and tuning run needs: labels, clips, the fitted vocabulary and ballots, built once."""
+    """What every judge and tuning run needs: labels, clips and the fitted vocabulary, built once.
+
+    Ballots are built from the labels on demand: `chunks` a bounded number of clips at a time
+    (what `run` judges), `ballots` every clip at once (what tuning and a judge fitted at run
+    time need), kept once built.
+    """
 
     members: list[str]
     clips: list[str]
     labels: ClipLabels
     vocabulary: Vocabulary
-    ballots: list[ClipBallot]
     failures: Failures = dataclasses.field(default_factory=dict)
     judge: Judge | None = None  # the config's judge with its state read, when the parts were built ready
+    _maker: BallotMaker | None = dataclasses.field(default=None, init=False, repr=False)
+    _ballots: list[ClipBallot] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def member_labels(self, member: str) -> dict[str, list[str]]:
         """One member's labels by clip (the clips it answered)."""
         return {clip: answers[member] for clip, answers in self.labels.items() if member in answers}
+
+    def ballots_of(self, clips: Sequence[str]) -> list[ClipBallot]:
+        """The ballots of the given prepared clips, in their order."""
+        if self._maker is None:
+            self._maker = BallotMaker(self.vocabulary)  # maps each distinct label once, not every occurrence
+        make, labels = self._maker, self.labels
+        with paused_gc():  # many small acyclic objects: see core/bulk.py
+            return [make(clip, labels[clip]) for clip in clips]
+
+    @property
+    def ballots(self) -> list[ClipBallot]:
+        """Every clip's ballot, in clip order (built on first use, then kept)."""
+        if self._ballots is None:
+            self._ballots = self.ballots_of(self.clips)
+        return self._ballots
+
+    def chunks(self, size: int) -> Iterator[list[ClipBallot]]:
+        """The ballots `size` clips at a time, in clip order; each chunk is built when asked for,
+        so only one is held (unless `ballots` was built already)."""
+        for start in range(0, len(self.clips), size):
+            if self._ballots is not None:
+                yield self._ballots[start:start + size]
+            else:
+                yield self.ballots_of(self.clips[start:start + size])
 
 
 def config_clips(config: DictConfig) -> list[Clip] | None:
@@ -401,12 +432,11 @@ def prepare(config: DictConfig, clips: Sequence[str | Clip] | None = None, progr
     if lacking:
         listed = ", ".join(f"{m} {n}" for m, n in lacking.items())
         log.info("of %d clips, members lack (judged by the others): %s", len(selected), listed)
+    # Fitted on the distinct words of every clip, so a chunk's ballots do not depend on which
+    # clips share its chunk (a grouper's clusters depend on the words it was fitted on).
     words = sorted({w for answers in labels.values() for ws in answers.values() for w in ws})
     vocabulary = parts.vocabulary.fit(words)
-    make_ballot = BallotMaker(vocabulary)  # maps each distinct label once, not every occurrence
-    with paused_gc():  # millions of small acyclic objects: see core/bulk.py
-        ballots = [make_ballot(clip, labels[clip]) for clip in progress_of(selected, "ballots", enabled=progress)]
-    return Prepared(names, selected, labels, vocabulary, ballots, failures, parts.judge if parts.ready else None)
+    return Prepared(names, selected, labels, vocabulary, failures, parts.judge if parts.ready else None)
 
 
 def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
@@ -417,8 +447,38 @@ def prepared_judge(config: DictConfig, prepared: Prepared) -> Judge:
     return judge
 
 
-def judge_clips(config: DictConfig, prepared: Prepared, judge: Judge | None = None) -> dict[str, list[str]]:
-    """The judge's answer for every prepared clip (`judge`: one from `prepared_judge`, default the config's)."""
+def chunk_size(config: DictConfig | None) -> int:
+    """The config's `chunk_clips`: how many clips are turned into ballots and judged at a time
+    (no config: the default)."""
+    size = DEFAULT_CHUNK_CLIPS if config is None else OmegaConf.select(config, "chunk_clips", default=DEFAULT_CHUNK_CLIPS)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise InputError(f"config: chunk_clips must be a positive number of clips, got {size!r}")
+    return size
+
+
+def judge_chunks(config: DictConfig | None, prepared: Prepared, judge: Judge | None = None,
+                 progress: bool = False) -> Iterator[tuple[list[ClipBallot], dict[str, list[str]]]]:
+    """(ballots, the judge's answers) a chunk of `chunk_clips` clips at a time, in clip order:
+    only one chunk's ballots are held. A fitted judge answers each clip from its ballot alone,
+    so the answers do not depend on the chunk size. judge: one from `prepared_judge`, default
+    the config's."""
+    size = chunk_size(config)
     judge = judge or prepared_judge(config, prepared)
-    with paused_gc():
-        return judge.predict(prepared.ballots)
+    bar = progress_of(desc="judging", total=len(prepared.clips), enabled=progress)
+    try:
+        for ballots in prepared.chunks(size):
+            with paused_gc():
+                answers = judge.predict(ballots)
+            bar.update(len(ballots))
+            yield ballots, answers
+    finally:
+        bar.close()
+
+
+def judge_clips(config: DictConfig | None, prepared: Prepared, judge: Judge | None = None,
+                progress: bool = False) -> dict[str, list[str]]:
+    """The judge's answer for every prepared clip, in clip order (judged chunk by chunk)."""
+    answers: dict[str, list[str]] = {}
+    for _, part in judge_chunks(config, prepared, judge, progress):
+        answers.update(part)
+    return answers

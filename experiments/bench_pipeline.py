@@ -19,6 +19,7 @@ Timed, each as a whole process (wall time; peak RSS of that child via wait4):
 
     python experiments/bench_pipeline.py [--clips 20000] [--seed 0] [--retune] [--data-root DIR]
     python experiments/bench_pipeline.py --clips 200000 --repeat 1   # the memory goal
+    python experiments/bench_pipeline.py --config configs/ovmerd_views.yaml --skip-tuned   # the default config
     python experiments/bench_pipeline.py --config configs/ovmerd_views.yaml --explain   # + run --explain
 
 Each process runs --repeat times (default 3), interleaved; the fastest wall and CPU times and
@@ -96,6 +97,8 @@ def build_workload(config_path: Path, data_root: str, n_clips: int, seed: int, f
     gold_path.write_text(label_csv_text({name: gold[gold_sources[rng.randrange(len(gold_sources))]] for name in names}))
     raw = OmegaConf.load(config_path)
     raw.data_root = data_root
+    if config.judge.get("state"):  # a state shipped beside the config, found from the bench config too
+        raw.judge.state = config.judge.state
     for entry, path in zip(raw.members, member_files):
         entry.path = str(path)
     OmegaConf.save(raw, bench_config)
@@ -148,6 +151,9 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--retune", action="store_true", help="tune again even when a tuned config is cached")
     parser.add_argument("--skip-untuned", action="store_true")
+    parser.add_argument("--skip-tuned", action="store_true",
+                        help="time only the config's own judge (e.g. the default config, whose judge is fitted already)")
+    parser.add_argument("--chunk-clips", type=int, default=None, help="the runs' chunk_clips (default: the config's)")
     parser.add_argument("--skip-evaluate", action="store_true")
     parser.add_argument("--explain", action="store_true", help="also time `run --explain` with the tuned judge")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each process; the best is reported")
@@ -159,32 +165,40 @@ def main() -> None:
     env = {**os.environ, "OVMER_DATA": data_root}
 
     bench_config, gold_path, member_files = build_workload(config_path, data_root, args.clips, args.seed, folder)
-    judge, tune_seconds = tuned_judge(config_path, data_root, cache / f"tune-{config_path.stem}", args.retune, env)
-    tuned_config = folder / "bench_tuned.yaml"
-    raw = OmegaConf.load(bench_config)
-    OmegaConf.update(raw, "judge", judge, merge=False)
-    OmegaConf.save(raw, tuned_config)
+    if args.skip_tuned and args.skip_untuned:
+        raise SystemExit("nothing to time: --skip-tuned with --skip-untuned")
+    variants = {}
+    judge, tune_seconds = OmegaConf.to_container(OmegaConf.load(bench_config).judge), None
+    if not args.skip_tuned:
+        judge, tune_seconds = tuned_judge(config_path, data_root, cache / f"tune-{config_path.stem}", args.retune, env)
+        tuned_config = folder / "bench_tuned.yaml"
+        raw = OmegaConf.load(bench_config)
+        OmegaConf.update(raw, "judge", judge, merge=False)
+        OmegaConf.save(raw, tuned_config)
+        variants["tuned"] = (tuned_config, folder / "tuned.csv")
+    if not args.skip_untuned:
+        variants["untuned"] = (bench_config, folder / "untuned.csv")
+    overrides = [] if args.chunk_clips is None else [f"chunk_clips={args.chunk_clips}"]
 
     floor_out = folder / "floor.csv"
     floor_command = [sys.executable, "-c", FLOOR.format(repo=str(REPO)), str(floor_out), *map(str, member_files)]
-    variants = {"tuned": (tuned_config, folder / "tuned.csv")}
-    if not args.skip_untuned:
-        variants["untuned"] = (bench_config, folder / "untuned.csv")
     # Interleaved repeats, best of each: the floor and the runs see the same spells of load.
     runs: dict[str, list[dict]] = {"floor": [], **{name: [] for name in variants}}
     for _ in range(args.repeat):
         runs["floor"].append(run_measured(floor_command, env))
         for name, (config, out) in variants.items():
-            command = [sys.executable, "run_ensemble.py", "run", "--config", str(config), "--out", str(out)]
+            command = [sys.executable, "run_ensemble.py", "run", "--config", str(config), "--out", str(out), *overrides]
             runs[name].append(run_measured(command, env))
         if args.explain:
             command = [sys.executable, "run_ensemble.py", "run", "--config", str(tuned_config),
                        "--out", str(folder / "explained.csv"), "--explain", str(folder / "explain.jsonl")]
             runs.setdefault("explain", []).append(run_measured(command, env))
     floor = best_of(runs["floor"])
-    report = {"clips": args.clips, "members": len(member_files), "judge": judge.get("type"), "repeats": args.repeat,
+    report = {"config": config_path.name, "clips": args.clips, "members": len(member_files), "judge": judge.get("type"),
+              "repeats": args.repeat, "chunk_clips": args.chunk_clips,
               "member_bytes": sum(p.stat().st_size for p in member_files), "floor_output_bytes": floor_out.stat().st_size}
-    report.update(summary(best_of(runs["tuned"]), floor, variants["tuned"][1], args.clips))
+    if "tuned" in variants:
+        report.update(summary(best_of(runs["tuned"]), floor, variants["tuned"][1], args.clips))
     if tune_seconds is not None:
         report.update(tune_seconds)
     if args.explain:
@@ -192,7 +206,7 @@ def main() -> None:
         report["explain"]["explain_bytes"] = (folder / "explain.jsonl").stat().st_size
     if "untuned" in variants:
         report["untuned"] = summary(best_of(runs["untuned"]), floor, variants["untuned"][1], args.clips)
-    if not args.skip_evaluate:
+    if not args.skip_evaluate and "tuned" in variants:
         result = run_measured([sys.executable, "run_ensemble.py", "evaluate", "--gold", str(gold_path),
                                "--pred", str(folder / "tuned.csv"), "--json"], env)
         report["evaluate"] = {"seconds": result["seconds"], "cpu_seconds": result["cpu_seconds"],

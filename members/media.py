@@ -132,9 +132,10 @@ def sample_times(duration: float, num_frames: int = 8, fps: float = 0.0, max_fra
 
 
 def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True,
-               duration: float = 0.0) -> list[Image.Image]:
+               duration: float = 0.0, threads: int = 0) -> list[Image.Image]:
     """The frames nearest to each of the ascending `times`, as RGB images.
 
+    threads: FFmpeg's decoding threads (0: its own choice; 1 where a process per core decodes).
     Decodes in presentation order holding one frame back (the nearest may be the one before the
     target), converts only the chosen frames, and stops after the last target. Targets past the
     end get the last frame when `pad` (a clip shorter than its header says still gives every frame
@@ -144,6 +145,8 @@ def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads:
+            stream.codec_context.thread_count = threads
         rate = _rate(stream)
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
         size = None
@@ -189,11 +192,12 @@ def _decode_at(path: Path, times: list[float], max_pixels: int, pad: bool = True
 
 
 def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_pixels: int = 448 * 448,
-                  max_frames: int = MAX_FRAMES) -> list[Image.Image]:
+                  max_frames: int = MAX_FRAMES, threads: int = 0) -> list[Image.Image]:
     """RGB frames of a video: `num_frames` at the midpoints of equal segments, or, with `fps` > 0,
     one every 1/fps seconds (fps capped at the video's own rate; thinned to num_frames when
     num_frames > 0), never more than `max_frames`, each scaled down to at most `max_pixels`
-    (0: full size), keeping the aspect ratio. A clip with fewer frames than num_frames repeats
+    (0: full size), keeping the aspect ratio; `threads`: FFmpeg's decoding threads (0: its
+    choice). A clip with fewer frames than num_frames repeats
     frames, so the count is always met.
 
     Frames are taken by time (the frame nearest each target), so variable frame rates and the
@@ -209,7 +213,7 @@ def sample_frames(path: str | Path, num_frames: int = 8, fps: float = 0.0, max_p
         if fps > 0:
             fps = min(fps, _rate(stream))  # never more than every frame once
     times = sample_times(duration, num_frames, fps, max_frames)
-    return _decode_at(path, times, max_pixels, pad=fps <= 0, duration=duration)
+    return _decode_at(path, times, max_pixels, pad=fps <= 0, duration=duration, threads=threads)
 
 
 def _audio_frames(container, path: Path):

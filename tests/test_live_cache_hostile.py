@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from core.labels import MAX_LABELS, read_label_csv
 from ensemble.cli import main as cli
 from members.base import Clip, MemberOutput
-from members.live import base as live_base
+from members.live import frames as live_frames
 from members.live import cache as live_cache
 from members.live.cache import WARN_RECORDS, ClipCache
 from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames, sample_times
@@ -358,17 +358,18 @@ def test_a_video_claiming_two_billion_seconds_is_that_clips_failure_only(tmp_pat
 
 def test_a_clip_whose_decoding_runs_out_of_memory_fails_alone(tmp_path, monkeypatch):
     """FFmpeg running out of memory cannot be provoked safely here: the decoder is made to raise
-    MemoryError on one file (the rest of the member is the real code)."""
+    MemoryError on one file (the rest of the member is the real code; decoding in the preparing
+    threads, decode_workers 0, so that the patched decoder is the one called)."""
     good, bad = write_test_video(tmp_path / "good.mp4"), write_test_video(tmp_path / "bad.mp4", seed=1)
-    real = live_base.sample_frames
+    real = live_frames.sample_frames
 
-    def decode(path, *args):
+    def decode(path, *args, **kwargs):
         if Path(path) == bad:
             raise MemoryError("cannot allocate")
-        return real(path, *args)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(live_base, "sample_frames", decode)
-    member = Echo(name="echo", num_frames=2, progress=False, batch_size=2)
+    monkeypatch.setattr(live_frames, "sample_frames", decode)
+    member = Echo(name="echo", num_frames=2, progress=False, batch_size=2, decode_workers=0)
     out = member.predict([Clip("bad", video=bad), Clip("good", video=good)])
     assert out["good"].ok and out["bad"].error == "MemoryError: cannot allocate"
 

@@ -33,7 +33,7 @@ from core.uses import PathUse
 from ensemble.commands.clip_args import add_clip_arguments, clips_of
 from ensemble.config import DEFAULT_CONFIG, config_inputs, load_config, trust_pickles
 from ensemble.explain import explain_records, failure_records, failures_path, jsonl_text
-from ensemble.pipeline import Failures, Parts, build_parts, config_clips, judge_clips, prepare, prepared_judge
+from ensemble.pipeline import Failures, Parts, build_parts, config_clips, judge_chunks, prepare, prepared_judge
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,20 @@ def record_failures(out: str | Path, failures: Failures) -> None:
 def run(config, clips=None, allow_missing: bool = False, parts: Parts | None = None, out: str | Path | None = None,
         explain: list[str] | None = None) -> dict[str, list[str]]:
     """The submission's answers. out: the submission's path, whose failures file this writes;
-    explain: a list that receives the explain file's text (written by the caller with the submission)."""
+    explain: a list that receives the explain file's text, a part per chunk of clips (written
+    by the caller with the submission)."""
     # The parts are built with the judge's state read before any member runs.
     parts = parts if parts is not None else build_parts(config, ready=True)
     on_failures = None if out is None else (lambda failures: record_failures(out, failures))
     prepared = prepare(config, clips=clips, progress=True, allow_missing=allow_missing, parts=parts, on_failures=on_failures)
     judge = prepared_judge(config, prepared)
-    predictions = judge_clips(config, prepared, judge)
-    if explain is not None:
-        with paused_gc():  # millions of small acyclic objects: see core/bulk.py
-            records = explain_records(judge, prepared.ballots, prepared.labels, prepared.failures, predictions)
-            explain.append(jsonl_text(records))
+    predictions: dict[str, list[str]] = {}
+    # Judged (and explained) a chunk of clips at a time: no more than one chunk's ballots are held.
+    for ballots, answers in judge_chunks(config, prepared, judge, progress=True):
+        predictions.update(answers)
+        if explain is not None:
+            with paused_gc():  # many small acyclic objects: see core/bulk.py
+                explain.append(jsonl_text(explain_records(judge, ballots, prepared.labels, prepared.failures, answers)))
     return predictions
 
 
@@ -116,7 +119,7 @@ def main(args, overrides) -> int:
     explained: list[str] | None = [] if args.explain else None
     predictions = run(config, clips, args.allow_missing, parts, out=args.out, explain=explained)
     if explained is not None:
-        atomic_write_text(args.explain, explained[0])
+        atomic_write_text(args.explain, "".join(explained))
         log.info("wrote the explanation of %d clips to %s", len(predictions), args.explain)
     write(args.out, predictions)
     log.info("wrote %d clips to %s", len(predictions), args.out)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+import threading
 import time
 from abc import abstractmethod
-import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,7 +34,8 @@ from members.base import Clip, Member, MemberOutput
 from members.http import ChatClient, answer_limit, clean_text, server_resources
 from members.live import prompts
 from members.live.cache import ClipCache, clip_key, file_digest
-from members.media import MAX_FRAMES, MediaError, extract_audio, sample_frames
+from members.live.frames import Sampling, shared_pool
+from members.media import MAX_FRAMES, MediaError, extract_audio
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Request:
 
 
 # Parameters that change how a member runs, not what it answers: left out of the cache key.
-RUNTIME_FIELDS = frozenset({"name", "batch_size", "cache_dir", "progress", "prepare_workers"})
+RUNTIME_FIELDS = frozenset({"name", "batch_size", "cache_dir", "progress", "prepare_workers", "decode_workers"})
 
 
 @dataclass(kw_only=True)
@@ -67,7 +68,11 @@ class LiveMember(Member):
     two_stage: {} for one stage; else the text model that merges the description (asked for
     without the subtitle) with the subtitle: {url, model, ...} as for members.http.ChatClient.
     cache_dir: the cache root (handed down by the run); '' keeps no per-clip cache.
-    prepare_workers: threads that decode clips' media ahead of the model (see _stream).
+    prepare_workers: threads that prepare clips ahead of the model (see _stream; at least
+    decode_workers).
+    decode_workers: processes that decode frames (members.live.frames), shared by every member
+    of the run that asks for as many; null: one per core the machine gives; 0: decode in the
+    preparing threads. Members that sample alike decode each clip once between them.
     """
 
     prompt: str = prompts.OPEN_VOCABULARY
@@ -82,6 +87,7 @@ class LiveMember(Member):
     cache_dir: str = ""
     progress: bool = True
     prepare_workers: int = 4
+    decode_workers: int | None = None
 
     runtime_fields = RUNTIME_FIELDS  # subclasses add theirs (device, python, endpoints, ...)
     setup_on_demand = True
@@ -93,6 +99,8 @@ class LiveMember(Member):
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         if self.num_frames < 0 or self.fps < 0:
             raise ValueError("num_frames and fps must be ≥ 0")
+        if self.decode_workers is not None and (isinstance(self.decode_workers, bool) or self.decode_workers < 0):
+            raise ValueError(f"decode_workers must be ≥ 0 (0: decode in the preparing threads) or null, got {self.decode_workers!r}")
         if self.max_frames < 1 or self.num_frames > self.max_frames:
             raise ValueError(f"num_frames ({self.num_frames}) must be at most max_frames ({self.max_frames}, ≥ 1)")
 
@@ -163,7 +171,8 @@ class LiveMember(Member):
         if self.num_frames or self.fps:
             if clip.video is None:
                 raise MediaError(f"clip {clip.name}: no video file given")
-            frames = sample_frames(clip.video, self.num_frames, self.fps, self.max_pixels, self.max_frames)
+            sampling = Sampling(self.num_frames, self.fps, self.max_pixels, self.max_frames)
+            frames = shared_pool(self.decode_workers).frames(clip.video, sampling)
         return Request(clip=clip, prompt=self._prompt(clip), frames=frames, audio=self._audio_path(clip))
 
     def _prepare_timed(self, clip: Clip) -> tuple[Request | Exception, float]:
@@ -281,8 +290,10 @@ class LiveMember(Member):
         """
         size, in_flight = self.stream_shape()
         units = deque(pending[start:start + size] for start in range(0, len(pending), size))
-        ahead_limit = max(size * in_flight, self.prepare_workers, 1)
-        decoders = ThreadPoolExecutor(max(1, self.prepare_workers), thread_name_prefix=f"{self.name}-decode")
+        # Enough threads to keep every decoding process busy: each waits on its clip's frames.
+        threads = max(1, self.prepare_workers, shared_pool(self.decode_workers).workers)
+        ahead_limit = max(size * in_flight, threads)
+        decoders = ThreadPoolExecutor(threads, thread_name_prefix=f"{self.name}-decode")
         senders = ThreadPoolExecutor(in_flight, thread_name_prefix=f"{self.name}-send")
         finishers = ThreadPoolExecutor(in_flight, thread_name_prefix=f"{self.name}-finish")
         decoding: deque[tuple[list[tuple[Clip, str]], list[Future]]] = deque()  # in clip order
