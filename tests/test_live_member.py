@@ -80,7 +80,7 @@ def test_the_cache_resumes_after_a_kill_and_is_keyed_by_parameters(videos, tmp_p
     assert again.calls == [["c2", "c3"]] and out["c0"] == done["c0"]
     assert again.clip_cache().path == path
     records = [json.loads(line) for line in path.read_text().splitlines()[-2:]]
-    assert [r["clip"] for r in records] == ["c2", "c3"]  # the torn line did not swallow c2
+    assert sorted(r["clip"] for r in records) == ["c2", "c3"]  # the torn line did not swallow c2 (answers arrive in any order)
     other = Echo(name="echo", num_frames=2, cache_dir=str(tmp_path), progress=False)
     assert other.clip_cache().path != path  # a parameter that changes answers starts afresh
     other.predict(clips[:1])
